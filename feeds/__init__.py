@@ -1,0 +1,1 @@
+"""govfeed's publishing side: render stored articles as RSS/Atom and serve them."""

@@ -1,0 +1,1 @@
+"""govfeed's crawling side: sources config, spider, extraction, pipelines and store."""
