@@ -1,0 +1,168 @@
+"""``govfeed``: the command line. It wires config, crawl, store, feeds and scheduler together.
+
+govfeed sources                      list and validate sources.toml
+govfeed crawl [SOURCE…] [--replay DIR]   one crawl now, then rebuild the feeds
+govfeed feeds                        rebuild every feed from the store
+govfeed run [--replay DIR]           crawl on schedule and serve the feeds
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from feeds.build import build_feeds
+from feeds.server import FeedServer
+from scraper.sources import Config, ConfigError, load_config
+from scraper.store import Store, StoreError
+
+log = logging.getLogger("govfeed")
+
+DEFAULT_CONFIG = "sources.toml"
+STORE_FILE = "govfeed.sqlite3"
+
+
+def data_dir(arg: str | None) -> Path:
+    """``--data``, else ``$GOVFEED_DATA``, else ``./data``: everything govfeed writes is here."""
+    return Path(arg or os.environ.get("GOVFEED_DATA") or "data")
+
+
+def base_url(config: Config, port: int | None = None) -> str:
+    return f"http://127.0.0.1:{port if port is not None else config.settings.port}"
+
+
+def _select(config: Config, names: list[str]) -> list:
+    return [config.source(n) for n in names] if names else list(config.sources)
+
+
+def cmd_sources(args: argparse.Namespace, config: Config) -> int:
+    for s in config.sources:
+        every = s.schedule.every or s.schedule.cron
+        print(
+            f"{s.name:<16} {s.title}  [{len(s.start_urls)} start URLs, profile "
+            f"{s.profile or 'generic'}, {s.timezone}, every {every}]"
+        )
+    print(f"{args.config}: {len(config.sources)} sources, valid")
+    return 0
+
+
+def cmd_crawl(args: argparse.Namespace, config: Config) -> int:
+    from scraper.crawl import run_crawl  # imports Scrapy/Twisted only for crawls
+
+    sources = _select(config, args.sources)
+    data = data_dir(args.data)
+    summaries = run_crawl(
+        config,
+        sources,
+        data / STORE_FILE,
+        replay_dir=Path(args.replay) if args.replay else None,
+        replay_latency=args.replay_latency,
+        log_level="INFO" if args.verbose else "WARNING",
+    )
+    for summary in summaries:
+        print(summary.line())
+    if not args.no_feeds:
+        with Store(data / STORE_FILE) as store:
+            build_feeds(config, store, data / "feeds", base_url(config), {s.name for s in sources})
+        print(f"feeds written to {data / 'feeds'}")
+    return 0
+
+
+def cmd_feeds(args: argparse.Namespace, config: Config) -> int:
+    data = data_dir(args.data)
+    with Store(data / STORE_FILE) as store:
+        changed = build_feeds(config, store, data / "feeds", base_url(config))
+    print(f"feeds written to {data / 'feeds'} ({len(changed)} changed)")
+    return 0
+
+
+def crawl_subprocess(args: argparse.Namespace, name: str) -> int:
+    """One crawl in a fresh process: the reactor starts clean, and a crash stays there."""
+    command = [sys.executable, "-m", "cli", "--config", str(args.config)]
+    command += ["--data", str(data_dir(args.data)), "crawl", name, "--no-feeds"]
+    if args.replay:
+        command += ["--replay", str(args.replay), "--replay-latency", str(args.replay_latency)]
+    result = subprocess.run(command, check=False)
+    return result.returncode
+
+
+def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    from scheduler import build_scheduler
+
+    data = data_dir(args.data)
+    port = args.port if args.port is not None else config.settings.port
+    Store(data / STORE_FILE).close()
+    server = FeedServer(data / "feeds", port=port)
+    url = base_url(config, server.server_address[1])
+
+    def rebuild(names: set[str] | None) -> None:
+        with Store(data / STORE_FILE) as store:
+            build_feeds(config, store, data / "feeds", url, names)
+
+    def run_source(name: str) -> None:
+        code = crawl_subprocess(args, name)
+        if code != 0:
+            log.error("crawl of %s exited with status %s", name, code)
+        rebuild({name})  # even after a failed crawl: what it stored is published
+
+    rebuild(None)
+    scheduler = build_scheduler(config, run_source)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    scheduler.start()
+    server.start_in_thread()
+    print(f"serving feeds at {url}/ (Ctrl-C to stop)", flush=True)
+    stop.wait()
+    print("stopping: waiting for running crawls to finish", flush=True)
+    scheduler.shutdown(wait=True)
+    server.shutdown()
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="govfeed", description=__doc__.split("\n\n")[0])
+    p.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default %(default)s)")
+    p.add_argument("--data", help="data folder (default $GOVFEED_DATA or ./data)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log crawl progress")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("sources", help="list and validate the configured sources")
+    crawl = sub.add_parser("crawl", help="crawl now (all sources, or those named)")
+    crawl.add_argument("sources", nargs="*", metavar="SOURCE")
+    crawl.add_argument("--no-feeds", action="store_true", help="do not rebuild feeds after")
+    sub.add_parser("feeds", help="rebuild every feed from the store")
+    run = sub.add_parser("run", help="crawl on schedule and serve the feeds")
+    run.add_argument("--port", type=int, help="HTTP port (default from the config: 8080)")
+    for command in (crawl, run):
+        command.add_argument(
+            "--replay", metavar="DIR", help="answer every request from saved pages in DIR"
+        )
+        command.add_argument(
+            "--replay-latency", type=float, default=0.0, metavar="SECONDS",
+            help="delay each replayed response (simulates a slow site)",
+        )  # fmt: skip
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(name)s %(levelname)s: %(message)s")  # fmt: skip
+    try:
+        config = load_config(args.config)
+        commands = {"sources": cmd_sources, "crawl": cmd_crawl, "feeds": cmd_feeds,
+                    "run": cmd_run}  # fmt: skip
+        return commands[args.command](args, config)
+    except (ConfigError, StoreError) as exc:
+        print(f"govfeed: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""A loopback HTTP server that answers for real sites from a folder of saved pages.
+
+It acts as a forward proxy: the crawler keeps the real URLs (``http://en.changchun.gov.cn/…``)
+and sends every request here, so Scrapy's whole stack (robots.txt, retries, redirects, status
+handling, pipelines) runs exactly as in a live crawl. ``<root>/<host>/<path>`` answers
+``http://<host>/<path>``; a path ending in ``/`` answers from its ``index.html``; anything
+missing is a 404. Plain (non-proxy) requests are answered by their Host header, so a browser
+can look at the replica too.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import mimetypes
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+_TYPES = {".html": "text/html", ".htm": "text/html", ".shtml": "text/html", ".txt": "text/plain"}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _ReplayHTTPServer
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self._answer(with_body=True)
+
+    def do_HEAD(self) -> None:
+        self._answer(with_body=False)
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet: the crawl log says it
+        pass
+
+    def _locate(self) -> Path | None:
+        target = urlsplit(self.path)
+        host = (target.hostname or self.headers.get("Host", "").split(":")[0]).lower()
+        path = unquote(target.path or "/")
+        if not host:
+            return None
+        root = self.server.root
+        candidate = (root / host / path.lstrip("/")).resolve()
+        if not candidate.is_relative_to(root / host):
+            return None
+        if path.endswith("/") or candidate.is_dir():
+            candidate = candidate / "index.html"
+        return candidate if candidate.is_file() else None
+
+    def _answer(self, *, with_body: bool) -> None:
+        if self.server.latency:
+            time.sleep(self.server.latency)
+        file = self._locate()
+        self.server.count(self.path)
+        if file is None:
+            body = b"<html><body><h1>404 Not Found</h1></body></html>"
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if with_body:
+                self.wfile.write(body)
+            return
+        data = file.read_bytes()
+        etag = '"' + hashlib.sha1(data).hexdigest()[:16] + '"'
+        modified = email.utils.formatdate(file.stat().st_mtime, usegmt=True)
+        if self.headers.get("If-None-Match") == etag or (
+            self.headers.get("If-None-Match") is None
+            and self.headers.get("If-Modified-Since") == modified
+        ):
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        kind = _TYPES.get(file.suffix.lower()) or mimetypes.guess_type(file.name)[0]
+        self.send_response(200)
+        self.send_header("Content-Type", kind or "application/octet-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("ETag", etag)
+        self.send_header("Last-Modified", modified)
+        self.end_headers()
+        if with_body:
+            self.wfile.write(data)
+
+
+class _ReplayHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, root: Path, latency: float) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.root = root
+        self.latency = latency
+        self.requests: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def count(self, path: str) -> None:
+        with self._lock:
+            self.requests[path] = self.requests.get(path, 0) + 1
+
+
+class ReplayServer:
+    """Serve ``root`` on a free loopback port for the duration of a ``with`` block."""
+
+    def __init__(self, root: Path | str, latency: float = 0.0) -> None:
+        root = Path(root).resolve()
+        if not root.is_dir():
+            raise FileNotFoundError(f"replay folder {root} does not exist")
+        self._server = _ReplayHTTPServer(root, latency)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def proxy_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def requests(self) -> dict[str, int]:
+        """How often each URL was asked for (for tests of incremental crawling)."""
+        return dict(self._server.requests)
+
+    def __enter__(self) -> ReplayServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,1 @@
+"""Spiders: navigation only. One generic spider serves every configured source."""

@@ -1,0 +1,169 @@
+"""The one config-driven spider: list pages → pagination → article pages.
+
+It navigates and nothing else: extraction is ``extract_article`` (pure), and everything the
+crawl learns is written by the pipelines. It asks the store only which article URLs it
+already holds, so each run fetches just what is new (a source's first run walks every list
+page: the backfill).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import scrapy
+from scrapy.crawler import Crawler
+from scrapy.http import Request, Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
+from twisted.python.failure import Failure
+
+from scraper.extract import SiteProfile, extract_article, get_profile, profile_for_url
+from scraper.items import ArticleItem, PageFailure
+from scraper.sources import Source
+from scraper.store import Store
+
+_TRS_PAGER = re.compile(r"createPageHTML\s*\(([^)]*)\)")
+_ARG = re.compile(r"""\s*(?:(\d+)|["']([^"']*)["'])\s*""")
+PERMANENT_STATUSES = (404, 410)
+
+
+def trs_next_page(response: TextResponse) -> str | None:
+    """The next list page of a TRS WCM channel, read from its ``createPageHTML`` call.
+
+    The pager is drawn by script, so there is no link to follow. The call carries the page
+    count, the current index (0 = ``index.html``) and the file name parts, e.g.
+    ``createPageHTML(5, 0, "index", "html")``; some templates put a div id first.
+    """
+    match = _TRS_PAGER.search(response.text)
+    if not match:
+        return None
+    numbers: list[int] = []
+    names: list[str] = []
+    for arg in match[1].split(","):
+        parsed = _ARG.fullmatch(arg)
+        if parsed is None:
+            return None
+        if parsed[1] is not None:
+            numbers.append(int(parsed[1]))
+        else:
+            names.append(parsed[2])
+    if len(numbers) < 2 or len(names) < 2:
+        return None
+    count, current = numbers[0], numbers[1]
+    base, ext = names[-2], names[-1]
+    if current + 1 >= count:
+        return None
+    return response.urljoin(f"{base}_{current + 1}.{ext}")
+
+
+def failure_reason(failure: Failure) -> tuple[str, bool]:
+    """A short failure type for stats and the store, and whether it is permanent."""
+    if failure.check(HttpError):
+        status = failure.value.response.status
+        return f"http {status}", status in PERMANENT_STATUSES
+    if failure.check(DNSLookupError):
+        return "dns", False
+    if failure.check(TimeoutError, TCPTimedOutError):
+        return "timeout", False
+    return failure.type.__name__ if failure.type else "error", False
+
+
+class SiteSpider(scrapy.Spider):
+    name = "site"
+
+    def __init__(
+        self,
+        source: Source,
+        store: Store,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(name=source.name, **kwargs)
+        self.source = source
+        self.store = store
+        self.now = now
+        self.profile: SiteProfile | None = (
+            get_profile(source.profile) if source.profile else profile_for_url(source.homepage)
+        )
+        self.allowed_domains = list(source.allowed_domains)
+        self.backfill = not store.backfilled(source.name)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SiteSpider:
+        if "store" not in kwargs:
+            kwargs["store"] = Store(crawler.settings["GOVFEED_STORE"])
+        return super().from_crawler(crawler, *args, **kwargs)  # type: ignore[no-any-return]
+
+    async def start(self) -> AsyncIterator[Request]:
+        self.logger.info(
+            "%s: %s crawl", self.source.name, "backfill" if self.backfill else "incremental"
+        )
+        for url in self.source.start_urls:
+            yield Request(url, callback=self.parse_listing, errback=self.listing_failed)
+
+    def parse_listing(self, response: Response) -> Iterator[Request]:
+        stats = self.crawler.stats
+        assert stats is not None
+        stats.inc_value("govfeed/list_pages")
+        if not isinstance(response, TextResponse):
+            stats.inc_value("govfeed/list_errors/not text")
+            return
+        links = self.article_links(response)
+        if not links:
+            stats.inc_value("govfeed/list_pages_without_articles")
+        known = self.store.known_urls(links)
+        new = [url for url in links if url not in known]
+        stats.inc_value("govfeed/article_links_known", len(links) - len(new))
+        for url in new:
+            yield Request(url, callback=self.parse_article, errback=self.article_failed)
+        if self.backfill or new:
+            next_url = self.next_page(response)
+            if next_url:
+                yield Request(next_url, callback=self.parse_listing, errback=self.listing_failed)
+
+    def parse_article(self, response: Response) -> Iterator[ArticleItem | PageFailure]:
+        if not isinstance(response, TextResponse):
+            yield PageFailure(self.source.name, response.url, "not html", True, self.now())
+            return
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        article = extract_article(
+            response.body, url=response.url, profile=self.profile, content_type=content_type
+        )
+        yield ArticleItem(source=self.source.name, article=article, fetched_at=self.now())
+
+    def article_links(self, response: TextResponse) -> list[str]:
+        """Absolute article URLs on a list page, in page order, each once."""
+        seen: dict[str, None] = {}
+        for href in response.css("a::attr(href)").getall():
+            href = href.strip()
+            if not href or href.startswith(("javascript:", "mailto:", "#")):
+                continue
+            url = response.urljoin(href).split("#", 1)[0]
+            if self.source.is_article_url(url):
+                seen.setdefault(url)
+        return list(seen)
+
+    def next_page(self, response: TextResponse) -> str | None:
+        if self.source.pagination == "trs":
+            return trs_next_page(response)
+        if self.source.pagination == "next-link" and self.source.next_page_selector:
+            href = response.css(self.source.next_page_selector).attrib.get("href")
+            return response.urljoin(href) if href else None
+        return None
+
+    def listing_failed(self, failure: Failure) -> None:
+        reason, _ = failure_reason(failure)
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(f"govfeed/list_errors/{reason}")
+        self.logger.error("list page %s failed: %s", failure.request.url, reason)
+
+    def article_failed(self, failure: Failure) -> Iterator[PageFailure]:
+        reason, permanent = failure_reason(failure)
+        self.logger.warning("article %s failed: %s", failure.request.url, reason)
+        yield PageFailure(self.source.name, failure.request.url, reason, permanent, self.now())
+
+    def closed(self, reason: str) -> None:
+        self.store.close()

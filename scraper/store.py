@@ -1,0 +1,432 @@
+"""The article store: govfeed's only memory between runs.
+
+Every article is kept once. A page is matched to a stored article by its URL key first (so a
+re-crawl or a URL variant updates it), then by content hash (so the copy of an article in a
+second channel becomes one more URL of the same article). Each save is one transaction, so a
+crawl killed at any point leaves a consistent store, and the next run resumes from it.
+
+Schema changes are numbered migrations tracked in ``PRAGMA user_version``; a database newer
+than this code is refused rather than misread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+
+from scraper.extract.article import Article, Image
+from scraper.fingerprint import content_hash
+from scraper.urls import canonical_url, url_key
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used (unreadable, newer than this code, disk full, read-only)."""
+
+
+class Outcome(StrEnum):
+    NEW = "new"
+    UPDATED = "updated"  # known article whose title or body changed
+    DUPLICATE = "duplicate"  # same article under one more URL
+    UNCHANGED = "unchanged"  # known URL, same content
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    id: int
+    guid: str
+    source: str
+    url: str
+    urls: tuple[str, ...]
+    title: str
+    published: datetime | None
+    updated: datetime | None
+    source_label: str | None
+    lang: str | None
+    channel: str | None
+    authors: tuple[str, ...]
+    images: tuple[Image, ...]
+    body: str
+    body_html: str
+    content_hash: str
+    first_seen: datetime
+    last_seen: datetime
+
+
+def _create_v1(db: sqlite3.Connection) -> None:
+    db.executescript(
+        """
+        CREATE TABLE articles (
+            id INTEGER PRIMARY KEY,
+            guid TEXT NOT NULL UNIQUE,
+            source TEXT NOT NULL,
+            url TEXT NOT NULL,
+            title TEXT NOT NULL,
+            published TEXT,
+            updated TEXT,
+            source_label TEXT,
+            lang TEXT,
+            channel TEXT,
+            authors TEXT NOT NULL DEFAULT '[]',
+            images TEXT NOT NULL DEFAULT '[]',
+            body TEXT NOT NULL,
+            body_html TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            sort_key TEXT NOT NULL
+        );
+        CREATE INDEX articles_by_source ON articles (source, sort_key DESC, guid);
+        CREATE INDEX articles_by_time ON articles (sort_key DESC, guid);
+        CREATE INDEX articles_by_hash ON articles (content_hash);
+        CREATE TABLE article_urls (
+            url_key TEXT PRIMARY KEY,
+            url TEXT NOT NULL,
+            article_id INTEGER NOT NULL REFERENCES articles (id),
+            first_seen TEXT NOT NULL
+        );
+        CREATE INDEX article_urls_by_article ON article_urls (article_id);
+        CREATE TABLE article_versions (
+            article_id INTEGER NOT NULL REFERENCES articles (id),
+            seen_at TEXT NOT NULL,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL,
+            content_hash TEXT NOT NULL
+        );
+        CREATE TABLE dropped_pages (
+            url_key TEXT PRIMARY KEY,
+            url TEXT NOT NULL,
+            source TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            seen_at TEXT NOT NULL
+        );
+        CREATE TABLE source_state (
+            source TEXT PRIMARY KEY,
+            backfilled_at TEXT
+        );
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            stats TEXT NOT NULL
+        );
+        CREATE INDEX runs_by_source ON runs (source, id);
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_create_v1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: the store keeps only zone-aware times")
+    return value.isoformat()
+
+
+def _utc_key(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def make_guid(source: str, url: str) -> str:
+    """A tag URI fixed at first sighting: readers key entries on it, so it never changes."""
+    digest = hashlib.sha1(url_key(url).encode()).hexdigest()[:20]
+    return f"tag:govfeed,2026:{source}:{digest}"
+
+
+class Store:
+    """SQLite-backed article store. Open with ``Store(path)``; close or use as a context."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA busy_timeout = 30000")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: cannot open store: {exc}") from exc
+        except OSError as exc:
+            raise StoreError(f"{self.path}: {exc}") from exc
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: store schema v{version} is newer than this govfeed "
+                f"(v{SCHEMA_VERSION}); upgrade govfeed"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            with self._transaction():
+                MIGRATIONS[number](self._db)
+                self._db.execute(f"PRAGMA user_version = {number + 1}")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"{self.path}: {exc}") from exc
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:  # disk full, read-only: nothing half-written
+            self._db.execute("ROLLBACK")
+            raise StoreError(f"{self.path}: cannot write: {exc}") from exc
+
+    def integrity_check(self) -> str:
+        return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+
+    # -- what the spider asks ----------------------------------------------------------------
+
+    def known_urls(self, urls: Iterable[str]) -> set[str]:
+        """The subset of ``urls`` already stored as an article or recorded as dropped."""
+        by_key = {url_key(u): u for u in urls}
+        if not by_key:
+            return set()
+        marks = ",".join("?" * len(by_key))
+        keys = list(by_key)
+        rows = self._db.execute(
+            f"SELECT url_key FROM article_urls WHERE url_key IN ({marks}) "
+            f"UNION SELECT url_key FROM dropped_pages WHERE url_key IN ({marks})",
+            keys + keys,
+        ).fetchall()
+        return {by_key[row[0]] for row in rows}
+
+    def backfilled(self, source: str) -> bool:
+        row = self._db.execute(
+            "SELECT backfilled_at FROM source_state WHERE source = ?", (source,)
+        ).fetchone()
+        return bool(row and row[0])
+
+    def mark_backfilled(self, source: str, at: datetime) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO source_state (source, backfilled_at) VALUES (?, ?) "
+                "ON CONFLICT (source) DO UPDATE SET backfilled_at = excluded.backfilled_at",
+                (source, _iso(at)),
+            )
+
+    # -- what the pipeline writes ------------------------------------------------------------
+
+    def save(self, source: str, article: Article, fetched_at: datetime) -> Outcome:
+        """Store one extracted article in one transaction and say what it was."""
+        if not article.title or not article.body:
+            raise ValueError("an article needs a title and a body to be stored")
+        urls = [article.url]
+        if article.canonical_url and url_key(article.canonical_url) != url_key(article.url):
+            urls.append(article.canonical_url)
+        keys = [url_key(u) for u in urls]
+        digest = content_hash(article.title, article.body)
+        seen = _iso(fetched_at)
+        with self._transaction() as db:
+            marks = ",".join("?" * len(keys))
+            row = db.execute(
+                f"SELECT a.id, a.content_hash FROM article_urls u JOIN articles a "
+                f"ON a.id = u.article_id WHERE u.url_key IN ({marks}) LIMIT 1",
+                keys,
+            ).fetchone()
+            if row is not None:
+                outcome = self._update(db, row["id"], row["content_hash"], article, digest, seen)
+                article_id = row["id"]
+            else:
+                match = db.execute(
+                    "SELECT id FROM articles WHERE content_hash = ? ORDER BY id LIMIT 1",
+                    (digest,),
+                ).fetchone()
+                if match is not None:
+                    article_id, outcome = match["id"], Outcome.DUPLICATE
+                    db.execute("UPDATE articles SET last_seen = ? WHERE id = ?", (seen, article_id))
+                else:
+                    article_id, outcome = self._insert(db, source, article, digest, fetched_at)
+            for url, key in zip(urls, keys, strict=True):
+                db.execute(
+                    "INSERT OR IGNORE INTO article_urls (url_key, url, article_id, first_seen) "
+                    "VALUES (?, ?, ?, ?)",
+                    (key, canonical_url(url), article_id, seen),
+                )
+            db.execute(f"DELETE FROM dropped_pages WHERE url_key IN ({marks})", keys)
+        return outcome
+
+    def _insert(
+        self,
+        db: sqlite3.Connection,
+        source: str,
+        article: Article,
+        digest: str,
+        fetched_at: datetime,
+    ) -> tuple[int, Outcome]:
+        url = canonical_url(article.canonical_url or article.url)
+        cursor = db.execute(
+            "INSERT INTO articles (guid, source, url, title, published, updated, source_label, "
+            "lang, channel, authors, images, body, body_html, content_hash, first_seen, "
+            "last_seen, sort_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                make_guid(source, url),
+                source,
+                url,
+                article.title,
+                _iso(article.published),
+                _iso(article.updated),
+                article.source,
+                article.lang,
+                article.channel,
+                json.dumps(article.authors, ensure_ascii=False),
+                json.dumps([[i.src, i.caption] for i in article.images], ensure_ascii=False),
+                article.body,
+                article.body_html,
+                digest,
+                _iso(fetched_at),
+                _iso(fetched_at),
+                _utc_key(article.published or fetched_at),
+            ),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid, Outcome.NEW
+
+    def _update(
+        self,
+        db: sqlite3.Connection,
+        article_id: int,
+        old_hash: str,
+        article: Article,
+        digest: str,
+        seen: str | None,
+    ) -> Outcome:
+        if old_hash == digest:
+            db.execute("UPDATE articles SET last_seen = ? WHERE id = ?", (seen, article_id))
+            return Outcome.UNCHANGED
+        db.execute(
+            "INSERT INTO article_versions (article_id, seen_at, title, body, content_hash) "
+            "SELECT id, last_seen, title, body, content_hash FROM articles WHERE id = ?",
+            (article_id,),
+        )
+        db.execute(
+            "UPDATE articles SET title = ?, body = ?, body_html = ?, source_label = ?, "
+            "content_hash = ?, updated = ?, last_seen = ?, images = ? WHERE id = ?",
+            (
+                article.title,
+                article.body,
+                article.body_html,
+                article.source,
+                digest,
+                _iso(article.updated) or seen,
+                seen,
+                json.dumps([[i.src, i.caption] for i in article.images], ensure_ascii=False),
+                article_id,
+            ),
+        )
+        return Outcome.UPDATED
+
+    def record_dropped(self, source: str, url: str, reason: str, at: datetime) -> None:
+        """Remember a page that is not an article, so incremental crawls do not refetch it."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO dropped_pages (url_key, url, source, reason, seen_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (url_key) DO UPDATE SET "
+                "reason = excluded.reason, seen_at = excluded.seen_at",
+                (url_key(url), canonical_url(url), source, reason, _iso(at)),
+            )
+
+    def record_run(
+        self,
+        source: str,
+        started_at: datetime,
+        finished_at: datetime,
+        outcome: str,
+        stats: dict[str, int],
+    ) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO runs (source, started_at, finished_at, outcome, stats) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (source, _iso(started_at), _iso(finished_at), outcome, json.dumps(stats)),
+            )
+
+    # -- what the feeds read -----------------------------------------------------------------
+
+    def count(self, source: str | None = None) -> int:
+        if source is None:
+            return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])
+        return int(
+            self._db.execute(
+                "SELECT count(*) FROM articles WHERE source = ?", (source,)
+            ).fetchone()[0]
+        )
+
+    def latest(self, source: str | None = None, limit: int = 50) -> list[StoredArticle]:
+        """Newest first (by publication time, else first sighting), ties broken by guid."""
+        where, args = ("WHERE source = ?", [source]) if source else ("", [])
+        rows = self._db.execute(
+            f"SELECT * FROM articles {where} ORDER BY sort_key DESC, guid LIMIT ?",
+            [*args, limit],
+        ).fetchall()
+        return self._hydrate(rows)
+
+    def _hydrate(self, rows: list[sqlite3.Row]) -> list[StoredArticle]:
+        urls: dict[int, list[str]] = {row["id"]: [] for row in rows}
+        if urls:
+            marks = ",".join("?" * len(urls))
+            for url_row in self._db.execute(
+                f"SELECT article_id, url FROM article_urls WHERE article_id IN ({marks}) "
+                "ORDER BY first_seen, url",
+                list(urls),
+            ):
+                urls[url_row["article_id"]].append(url_row["url"])
+        return [
+            StoredArticle(
+                id=row["id"],
+                guid=row["guid"],
+                source=row["source"],
+                url=row["url"],
+                urls=tuple(urls[row["id"]]),
+                title=row["title"],
+                published=_dt(row["published"]),
+                updated=_dt(row["updated"]),
+                source_label=row["source_label"],
+                lang=row["lang"],
+                channel=row["channel"],
+                authors=tuple(json.loads(row["authors"])),
+                images=tuple(Image(src, caption) for src, caption in json.loads(row["images"])),
+                body=row["body"],
+                body_html=row["body_html"],
+                content_hash=row["content_hash"],
+                first_seen=_dt(row["first_seen"]) or datetime.min.replace(tzinfo=UTC),
+                last_seen=_dt(row["last_seen"]) or datetime.min.replace(tzinfo=UTC),
+            )
+            for row in rows
+        ]

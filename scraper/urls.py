@@ -1,0 +1,47 @@
+"""URL identity: which spellings of a URL name the same page.
+
+``url_key`` is what the store indexes: the canonical URL without its scheme, so the http and
+https answers of one site, default ports, ``index.html`` and tracking parameters all collapse.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url, url_query_cleaner
+
+TRACKING_PARAMS = (
+    "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id",
+    "fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "spm", "from", "share_token",
+)  # fmt: skip
+_INDEX_PAGE = re.compile(r"/(?:index|default)\.(?:html?|shtml|php|jsp|aspx?)$", re.I)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def canonical_url(url: str) -> str:
+    """The one spelling of ``url`` that govfeed stores and links to."""
+    url = url_query_cleaner(url.strip(), TRACKING_PARAMS, remove=True, keep_fragments=False)
+    url = canonicalize_url(url, keep_fragments=False)
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower().rstrip(".")
+    netloc = host if parts.port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{parts.port}"
+    path = _INDEX_PAGE.sub("/", parts.path) or "/"
+    return urlunsplit((scheme, netloc, path, parts.query, ""))
+
+
+def url_key(url: str) -> str:
+    """Identity of a page for dedupe: canonical URL minus scheme and trailing slash."""
+    parts = urlsplit(canonical_url(url))
+    path = parts.path.rstrip("/") or "/"
+    return f"//{parts.netloc}{path}" + (f"?{parts.query}" if parts.query else "")
+
+
+def same_site(url: str, other: str) -> bool:
+    """Whether two URLs are on one host (ignoring scheme, case and a leading ``www.``)."""
+
+    def host(u: str) -> str:
+        return (urlsplit(u).hostname or "").lower().removeprefix("www.")
+
+    return bool(host(url)) and host(url) == host(other)
