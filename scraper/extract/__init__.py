@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from scraper.extract.article import Article, Image
+from scraper.extract.pipeline import run
 from scraper.extract.profile import SiteProfile, get_profile, load_profiles, profile_for_url
+
+log = logging.getLogger(__name__)
 
 
 def extract_article(
@@ -17,7 +22,11 @@ def extract_article(
 
     ``content_type`` is the HTTP Content-Type header, whose charset is one decoding hint.
     """
-    raise NotImplementedError("extraction is being written (issue 4)")
+    try:
+        return run(html, url, profile, content_type)
+    except Exception as exc:  # the one boundary guard: a page must never stop a crawl
+        log.exception("extraction failed for %s", url)
+        return Article(url=url, warnings=[f"extraction failed: {type(exc).__name__}: {exc}"])
 
 
 __all__ = [

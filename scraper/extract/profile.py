@@ -29,6 +29,14 @@ class SiteProfile(BaseModel):
     source: list[str] = Field(default_factory=list)  # CSS selectors whose text holds the source
     body: list[str] = Field(default_factory=list)  # CSS selectors of the main content
     remove: list[str] = Field(default_factory=list)  # CSS selectors stripped from the body
+    # Regexes over the text of the ``date`` / ``source`` elements (or, with no selector, over
+    # the page's visible lines); the named group "date" / "source" is the value.
+    date_patterns: list[str] = Field(default_factory=list)
+    source_patterns: list[str] = Field(default_factory=list)
+    drop_lines: list[str] = Field(default_factory=list)  # regexes: body blocks to drop
+    channel: list[str] = Field(default_factory=list)  # CSS selectors; the last match's text
+    authors: list[str] = Field(default_factory=list)  # CSS selectors of author names
+    url_date: bool = True  # may the URL date stand in when the page shows none?
 
 
 @cache

@@ -1,0 +1,242 @@
+"""Body stage: the main content element to plain text, sanitized HTML and images.
+
+Profile pages name their content element; other pages try government CMS containers
+(TRS_Editor, #zoom ...) and then trafilatura's main-content extraction, which is one
+component of the generic path, not the whole of it.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urljoin
+
+from lxml import etree
+from lxml import html as lxml_html
+
+from scraper.extract.article import Image
+from scraper.extract.sanitize import sanitize_html
+from scraper.extract.text import INVISIBLE_TAGS, clean_space, is_decoy, select, text_lines
+
+# Content containers of Chinese government CMSs, ordered by how specific they are.
+GOV_CONTAINERS = (
+    ".TRS_Editor",
+    ".TRS_UEDITOR",
+    "#UCAP-CONTENT",
+    "#zoom",
+    ".pages_content",
+    "#Zoom",
+)
+MIN_CONTAINER_TEXT = 30
+MIN_IMAGE_SIDE = 50
+_FILENAME = re.compile(r"^[\w.-]+\.(?:jpe?g|png|gif|webp|bmp)$", re.I)
+
+
+@dataclass(slots=True)
+class Body:
+    text: str = ""
+    html: str = ""
+    images: list[Image] = field(default_factory=list)
+    method: str = "none"
+
+
+def _compiled(patterns: list[str]) -> list[re.Pattern[str]]:
+    out = []
+    for raw in patterns:
+        try:
+            out.append(re.compile(raw))
+        except re.error:
+            continue
+    return out
+
+
+def _prune(el: etree._Element, remove: list[str], drop_lines: list[str]) -> None:
+    """Remove invisible tags, profile-removed selectors and blocks matching drop_lines."""
+    for child in list(el.iter()):
+        invisible = not isinstance(child.tag, str) or child.tag in INVISIBLE_TAGS
+        if invisible and child is not el:
+            _drop_keep_tail(child)
+    for css in remove:
+        for child in select(el, css):
+            if child is not el:
+                _drop_keep_tail(child)
+    patterns = _compiled(drop_lines)
+    if patterns:
+        for child in list(el.iter("p", "div", "span", "h1", "h2", "h3", "h4", "li", "td")):
+            if child is el or child.getparent() is None:
+                continue
+            text = clean_space(child.text_content())
+            if text and any(p.search(text) for p in patterns):
+                _drop_keep_tail(child)
+
+
+def _drop_keep_tail(el: etree._Element) -> None:
+    parent = el.getparent()
+    if parent is None:
+        return
+    if isinstance(el, lxml_html.HtmlElement):
+        el.drop_tree()
+        return
+    tail = el.tail
+    prev = el.getprevious()
+    if tail:
+        if prev is not None:
+            prev.tail = (prev.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(el)
+
+
+def _caption(img: etree._Element) -> str | None:
+    """figcaption, else a short centred line right after the image's block, else the alt."""
+    for anc in img.iterancestors():
+        if anc.tag == "figure":
+            cap = anc.find(".//figcaption")
+            if cap is not None and clean_space(cap.text_content()):
+                return clean_space(cap.text_content())
+            break
+    block = img.getparent()
+    if block is not None and block.tag in {"p", "div", "center"}:
+        nxt = block.getnext()
+        if nxt is not None and nxt.tag in {"p", "div", "center"} and nxt.find(".//img") is None:
+            style = f"{nxt.get('style') or ''} {nxt.get('align') or ''}".lower()
+            text = clean_space(nxt.text_content())
+            if text and len(text) <= 200 and ("center" in style or nxt.tag == "center"):
+                return text
+    alt = clean_space(img.get("alt") or "")
+    if alt and not _FILENAME.match(alt):
+        return alt
+    return None
+
+
+def _size_ok(img: etree._Element) -> bool:
+    for attr in ("width", "height"):
+        value = (img.get(attr) or "").strip().rstrip("px")
+        if value.isdigit() and int(value) < MIN_IMAGE_SIDE:
+            return False
+    return True
+
+
+def images_of(el: etree._Element, base_url: str) -> list[Image]:
+    """Content images with absolute URLs and captions, in order, without duplicates."""
+    seen: set[str] = set()
+    out: list[Image] = []
+    for img in el.iter("img"):
+        src = (img.get("src") or img.get("data-src") or img.get("data-original") or "").strip()
+        if not src or src.startswith("data:") or not _size_ok(img):
+            continue
+        try:
+            absolute = urljoin(base_url, src)
+        except ValueError:
+            continue
+        if absolute in seen:
+            continue
+        seen.add(absolute)
+        out.append(Image(src=absolute, caption=_caption(img)))
+    return out
+
+
+def _absolutise(el: etree._Element, base_url: str) -> None:
+    for node in el.iter("a", "img"):
+        attr = "href" if node.tag == "a" else "src"
+        value = node.get(attr)
+        if node.tag == "img" and not value:
+            value = node.get("data-src") or node.get("data-original")
+        if value:
+            try:
+                node.set(attr, urljoin(base_url, value.strip()))
+            except ValueError:
+                node.attrib.pop(attr, None)
+
+
+def _inner_html(el: etree._Element) -> str:
+    parts = [el.text or ""]
+    for child in el:
+        parts.append(etree.tostring(child, encoding="unicode", method="html", with_tail=True))
+    return "".join(parts)
+
+
+def body_from_element(
+    el: etree._Element,
+    base_url: str,
+    *,
+    remove: list[str] | None = None,
+    drop_lines: list[str] | None = None,
+    method: str,
+) -> Body:
+    """Text, sanitized HTML and images of a content element (a pruned copy; input untouched)."""
+    work = copy.deepcopy(el)
+    _prune(work, remove or [], drop_lines or [])
+    images = images_of(work, base_url)
+    _absolutise(work, base_url)
+    text = "\n".join(text_lines(work))
+    return Body(text, sanitize_html(_inner_html(work)), images, method)
+
+
+def gov_container(tree: etree._Element) -> etree._Element | None:
+    """The first government-CMS content container holding real text, if any."""
+    for css in GOV_CONTAINERS:
+        for el in select(tree, css):
+            if len(clean_space(el.text_content())) >= MIN_CONTAINER_TEXT and not any(
+                is_decoy(a) for a in el.iterancestors()
+            ):
+                return el
+    return None
+
+
+# trafilatura's output tree uses TEI-like tags; map them back to HTML for body_html.
+_TEI_TO_HTML = {
+    "head": "h3",
+    "list": "ul",
+    "item": "li",
+    "quote": "blockquote",
+    "lb": "br",
+    "row": "tr",
+    "cell": "td",
+    "hi": "em",
+    "ref": "a",
+    "graphic": "img",
+    "code": "code",
+    "del": "s",
+}
+
+
+def _tei_to_html(body: etree._Element) -> str:
+    work = copy.deepcopy(body)
+    for node in work.iter():
+        if not isinstance(node.tag, str):
+            continue
+        if node.tag in _TEI_TO_HTML:
+            node.tag = _TEI_TO_HTML[node.tag]
+        if node.tag == "a" and node.get("target"):
+            node.set("href", node.attrib.pop("target"))
+        if node.tag == "ul" and node.get("rend") == "ol":
+            node.tag = "ol"
+    return _inner_html(work)
+
+
+def trafilatura_body(tree: etree._Element, url: str) -> Body | None:
+    """Main content by trafilatura on a copy of our tree (metadata off: we do our own)."""
+    try:
+        import trafilatura
+    except ImportError:  # pragma: no cover - declared dependency
+        return None
+    try:
+        doc = trafilatura.bare_extraction(
+            copy.deepcopy(tree),
+            url=url or None,
+            include_comments=False,
+            with_metadata=False,
+            include_tables=True,
+        )
+    except (ValueError, TypeError, AttributeError, etree.LxmlError, RecursionError):
+        return None
+    if doc is None or isinstance(doc, dict):
+        return None
+    text = (doc.text or "").strip()
+    if not text:
+        return None
+    lines = [clean_space(line) for line in text.split("\n")]
+    html = _tei_to_html(doc.body) if doc.body is not None else ""
+    return Body("\n".join(line for line in lines if line), sanitize_html(html), [], "trafilatura")

@@ -1,0 +1,462 @@
+"""The evidence ladder: each field is filled by the first rung that has evidence for it.
+
+Rungs, in order: site profile -> government meta tags -> JSON-LD / OpenGraph / Dublin Core ->
+visible labels -> generic heuristics -> URL date (dates only, weakest). Every rung only fills
+what is still empty, and a field left empty says why in ``warnings``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from datetime import tzinfo
+from urllib.parse import urljoin, urlsplit
+
+from lxml import etree
+
+from scraper.extract import metadata as mdv
+from scraper.extract.article import Article, Image
+from scraper.extract.body import Body, body_from_element, gov_container, trafilatura_body
+from scraper.extract.dates import TLD_ZONES, FoundDate, parse_date, url_date, zone_named
+from scraper.extract.decoding import decode_html
+from scraper.extract.labels import apply_patterns, label_date, label_source
+from scraper.extract.metadata import Metadata, jsonld_names, read_metadata
+from scraper.extract.profile import SiteProfile
+from scraper.extract.text import (
+    class_words,
+    clean_space,
+    is_decoy,
+    parse_html,
+    select,
+    text_lines,
+)
+
+# Separators between a headline and the site name in <title>, ordered by how often they are
+# the site-name separator rather than part of a headline.
+TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", "_", " :: ", " » ", "－", " · ", "--", "-")
+BREADCRUMB_WORDS = ("breadcrumb", "breadcrumbs", "crumb", "crumbs", "position", "location")
+_BREADCRUMB_SET = frozenset(BREADCRUMB_WORDS)
+_BREADCRUMB_SPLIT = re.compile(r"\s*(?:>>|»|›|>|/|→|\\)\s*")
+_AUTHOR_SPLIT = re.compile(r"\s*(?:[,，、;；/]|\band\b|\bund\b)\s*")
+_LANG_TAG = re.compile(r"^[a-z]{2,3}$")
+MAX_DATE_SCAN_LINES = 8
+MAX_HEURISTIC_LINE = 120
+
+
+class _Page:
+    """One parsed page and the lazily computed views the rungs share."""
+
+    def __init__(self, tree: etree._Element, url: str, profile: SiteProfile | None) -> None:
+        self.tree = tree
+        self.url = url
+        self.profile = profile
+        self.md: Metadata = read_metadata(tree)
+        self.zone: tzinfo = _zone_for(profile, url, self.md)
+        self._lines: list[str] | None = None
+
+    @property
+    def lines(self) -> list[str]:
+        """Visible lines of the page without furniture (footers, related lists, widgets)."""
+        if self._lines is None:
+            body = self.tree.find("body")
+            self._lines = text_lines(body if body is not None else self.tree, skip_decoys=True)
+        return self._lines
+
+    def first_text(self, selectors: list[str]) -> tuple[str, etree._Element] | None:
+        for css in selectors:
+            for el in select(self.tree, css):
+                text = clean_space(" ".join(text_lines(el)))
+                if text:
+                    return text, el
+        return None
+
+
+def _zone_for(profile: SiteProfile | None, url: str, md: Metadata) -> tzinfo:
+    """Profile zone; else by the host's TLD; else Chinese pages Asia/Shanghai; else UTC."""
+    if profile is not None:
+        return zone_named(profile.timezone)
+    host = (urlsplit(url).hostname or "") if url else ""
+    tld = host.rsplit(".", 1)[-1].lower() if "." in host else ""
+    if tld in TLD_ZONES:
+        return zone_named(TLD_ZONES[tld])
+    if (md.html_lang or "").lower().startswith("zh"):
+        return zone_named("Asia/Shanghai")
+    return zone_named("UTC")
+
+
+def _safe_urlsplit(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower().removeprefix("www.")
+    except ValueError:
+        return ""
+
+
+# ---------------------------------------------------------------- title
+
+
+def _strip_site_tail(title: str, site_names: list[str]) -> str:
+    """Drop " - Site name" tails; keep the headline part."""
+    for sep in TITLE_SEPARATORS:
+        if sep not in title:
+            continue
+        if sep == "-" and not re.search(r"[\u4e00-\u9fff]-|-[\u4e00-\u9fff]", title):
+            continue  # a bare hyphen only separates in CJK titles
+        parts = [p.strip() for p in title.split(sep) if p.strip()]
+        if len(parts) < 2:
+            continue
+        names = {clean_space(n).lower() for n in site_names if n}
+        kept = [p for p in parts if p.lower() not in names]
+        if kept and len(kept) < len(parts):
+            return sep.strip().join(kept) if len(kept) > 1 else kept[0]
+        longest = max(parts, key=len)
+        head = parts[0]
+        return head if len(head) >= 0.4 * len(title.replace(sep, "")) else longest
+    return title
+
+
+def _headings(page: _Page) -> list[str]:
+    out: list[str] = []
+    for tag in ("h1", "h2"):
+        for el in page.tree.iter(tag):
+            if any(is_decoy(a) for a in el.iterancestors()) or is_decoy(el):
+                continue
+            text = clean_space(el.text_content())
+            if 4 <= len(text) <= 300:
+                out.append(text)
+        if out:
+            break
+    return out
+
+
+def _title(page: _Page, art: Article) -> None:
+    md = page.md
+    if page.profile and (found := page.first_text(page.profile.title)):
+        art.title = found[0]
+        return
+    if gov := md.first(mdv.GOV_TITLE):
+        art.title = clean_space(gov[1])
+        return
+    site_names = [v for v in (md.meta.get("og:site_name") or [])]
+    site_names += [v for v in (md.meta.get("sitename") or [])]
+    structured = md.jsonld_value("headline", "name") if md.jsonld else None
+    if not isinstance(structured, str):
+        structured = None
+    og = md.first(mdv.OG_TITLE + mdv.DC_TITLE)
+    candidates = [c for c in (structured, og[1] if og else None) if c]
+    headings = _headings(page)
+    tag_title = md.title_tag or ""
+    # A visible heading that is (part of) the structured or <title> title is the headline.
+    for reference in [*candidates, tag_title]:
+        ref = clean_space(reference)
+        for heading in headings:
+            if heading == ref or (len(heading) >= 8 and heading in ref):
+                art.title = heading
+                return
+    if candidates:
+        art.title = _strip_site_tail(clean_space(candidates[0]), site_names)
+        return
+    if tag_title:
+        art.title = _strip_site_tail(tag_title, site_names)
+        return
+    if headings:
+        art.title = headings[0]
+        return
+    art.warnings.append("title: no profile selector, meta, heading or <title>")
+
+
+# ---------------------------------------------------------------- dates
+
+
+def _set_date(art: Article, found: FoundDate, evidence: str, raw: str | None = None) -> None:
+    art.published = found.value
+    art.published_raw = raw if raw is not None else found.raw
+    art.date_evidence = evidence
+
+
+def _profile_date(page: _Page) -> FoundDate | None:
+    profile = page.profile
+    if profile is None or not (profile.date or profile.date_patterns):
+        return None
+    texts: list[str] = []
+    for css in profile.date:
+        for el in select(page.tree, css):
+            texts.append(clean_space(" ".join(text_lines(el))))
+    if not profile.date:
+        texts = page.lines
+    for text in texts:
+        if profile.date_patterns:
+            value = apply_patterns(profile.date_patterns, text, "date")
+            if value and (found := parse_date(value, page.zone)):
+                return found
+        elif found := parse_date(text, page.zone):
+            return found
+    return None
+
+
+def _meta_date(page: _Page, keys: tuple[str, ...]) -> tuple[FoundDate, str, str] | None:
+    for key in keys:
+        for value in page.md.meta.get(key, ()):
+            if found := parse_date(value.strip(), page.zone):
+                return found, key, value.strip()
+    return None
+
+
+_META_EVIDENCE = {
+    "pubdate": "meta:PubDate",
+    "firstpublishedtime": "meta:firstpublishedtime",
+    "publishdate": "meta:PublishDate",
+}
+
+
+def _heuristic_date(page: _Page, title: str | None) -> FoundDate | None:
+    """A <time datetime> outside furniture, else a short dated line just under the title."""
+    for el in page.tree.iter("time"):
+        if any(is_decoy(a) for a in el.iterancestors()):
+            continue
+        value = el.get("datetime") or el.text_content()
+        if found := parse_date(value, page.zone):
+            return found
+    lines = page.lines
+    start = None
+    if title:
+        for i, line in enumerate(lines):
+            if title in line or (len(line) >= 8 and line in title):
+                start = i
+                break
+    if start is None:
+        return None
+    for line in lines[start : start + MAX_DATE_SCAN_LINES]:
+        if len(line) <= MAX_HEURISTIC_LINE and (found := parse_date(line, page.zone)):
+            return found
+    return None
+
+
+def _dates(page: _Page, art: Article) -> None:
+    md = page.md
+    if found := _profile_date(page):
+        _set_date(art, found, "profile")
+    elif gov := _meta_date(page, mdv.GOV_DATE):
+        _set_date(art, gov[0], _META_EVIDENCE.get(gov[1], f"meta:{gov[1]}"), gov[2])
+    elif (
+        (jd := md.jsonld_value("datePublished", "dateCreated"))
+        and isinstance(jd, str)
+        and (found := parse_date(jd, page.zone))
+    ):
+        _set_date(art, found, "jsonld", jd)
+    elif og := _meta_date(page, mdv.OG_DATE):
+        _set_date(art, og[0], "opengraph", og[2])
+    elif dc := _meta_date(page, mdv.DC_DATE):
+        _set_date(art, dc[0], "dublincore", dc[2])
+    elif other := _meta_date(page, mdv.OTHER_DATE):
+        _set_date(art, other[0], f"meta:{other[1]}", other[2])
+    elif labelled := label_date(page.lines, page.zone):
+        _set_date(art, labelled[0], "label")
+    elif found := _heuristic_date(page, art.title):
+        _set_date(art, found, "heuristic")
+    elif (page.profile is None or page.profile.url_date) and (found := url_date(art.url)):
+        found = FoundDate(found.value.replace(tzinfo=page.zone), found.raw, False, 0)
+        _set_date(art, found, "url")
+    else:
+        art.warnings.append("published: no date in profile, meta, labels, page or URL")
+    modified = _meta_date(page, mdv.MODIFIED)
+    jm = md.jsonld_value("dateModified")
+    if modified:
+        art.updated = modified[0].value
+    elif isinstance(jm, str) and (found := parse_date(jm, page.zone)):
+        art.updated = found.value
+
+
+# ---------------------------------------------------------------- source, authors, channel
+
+
+def _source(page: _Page, art: Article) -> None:
+    profile = page.profile
+    if profile and (profile.source or profile.source_patterns):
+        texts = [t for css in profile.source for el in select(page.tree, css)
+                 if (t := clean_space(" ".join(text_lines(el))))]  # fmt: skip
+        if not profile.source:
+            texts = page.lines
+        for text in texts:
+            value = (
+                apply_patterns(profile.source_patterns, text, "source")
+                if (profile.source_patterns)
+                else text
+            )
+            if value is not None:
+                if value:
+                    art.source = value
+                    return
+                break  # shown empty: fall through to meta, which may still name it
+    gov = page.md.present(mdv.GOV_SOURCE)
+    if gov and gov[1]:
+        art.source = clean_space(gov[1])
+        return
+    labelled = label_source(page.lines)
+    if labelled is not None:
+        art.source = labelled[0] or None
+        if not labelled[0]:
+            art.warnings.append(f"source: label {labelled[1]!r} is empty")
+        return
+    if gov is not None:
+        art.warnings.append("source: ContentSource meta is empty")
+        return
+    art.warnings.append("source: no source label or meta")
+
+
+def _authors(page: _Page, art: Article) -> None:
+    names: list[str] = []
+    if page.profile:
+        for css in page.profile.authors:
+            names += [clean_space(el.text_content()) for el in select(page.tree, css)]
+    if not names and (gov := page.md.first(mdv.GOV_AUTHOR)):
+        names = _AUTHOR_SPLIT.split(gov[1])
+    if not names:
+        names = jsonld_names(page.md.jsonld_value("author", "creator"))
+    if not names and (other := page.md.first(mdv.AUTHOR)):
+        names = _AUTHOR_SPLIT.split(other[1])
+    seen: list[str] = []
+    for name in names:
+        name = clean_space(name)
+        if name and not name.startswith("http") and len(name) <= 80 and name not in seen:
+            seen.append(name)
+    art.authors = seen
+
+
+def _breadcrumb_leaf(page: _Page) -> str | None:
+    selectors = list(page.profile.channel) if page.profile else []
+    for css in selectors:
+        els = select(page.tree, css)
+        if els:
+            text = clean_space(els[-1].text_content())
+            if text:
+                return _BREADCRUMB_SPLIT.split(text)[-1] or None
+    for el in page.tree.iter("div", "nav", "p", "span", "ol", "ul"):
+        if class_words(el) & _BREADCRUMB_SET:
+            links = [clean_space(a.text_content()) for a in el.iter("a")]
+            links = [x for x in links if x]
+            if links:
+                return links[-1]
+    return None
+
+
+def _channel(page: _Page, art: Article) -> None:
+    if page.profile and page.profile.channel and (leaf := _breadcrumb_leaf(page)):
+        art.channel = leaf
+    elif gov := page.md.first(mdv.GOV_CHANNEL):
+        art.channel = clean_space(gov[1])
+    elif section := page.md.first(("article:section",)):
+        art.channel = clean_space(section[1])
+    else:
+        art.channel = _breadcrumb_leaf(page)
+
+
+# ---------------------------------------------------------------- lang, canonical, body
+
+
+def _detect_lang(text: str) -> str | None:
+    """Script-based guess: kana -> ja, hangul -> ko, han -> zh; Latin by stop words."""
+    sample = text[:3000]
+    if not sample:
+        return None
+    kana = len(re.findall(r"[\u3040-\u30ff]", sample))
+    hangul = len(re.findall(r"[\uac00-\ud7af]", sample))
+    han = len(re.findall(r"[\u4e00-\u9fff]", sample))
+    if kana > 10:
+        return "ja"
+    if hangul > 10:
+        return "ko"
+    if han > 20:
+        return "zh"
+    words = re.findall(r"[a-zäöüß]+", sample.lower())
+    scores = {
+        "en": sum(w in {"the", "and", "of", "to", "is", "in", "that"} for w in words),
+        "de": sum(w in {"der", "die", "und", "das", "ist", "nicht", "mit"} for w in words),
+        "fr": sum(w in {"le", "la", "les", "et", "des", "est", "une"} for w in words),
+    }
+    best = max(scores, key=lambda k: scores[k])
+    return best if scores[best] >= 3 else None
+
+
+def _lang(page: _Page, art: Article) -> None:
+    if page.profile and page.profile.lang:
+        art.lang = page.profile.lang
+        return
+    for raw in (page.md.html_lang, (page.md.first(mdv.LANG) or ("", ""))[1]):
+        tag = (raw or "").replace("_", "-").split("-")[0].strip().lower()
+        if _LANG_TAG.match(tag):
+            art.lang = tag
+            return
+    art.lang = _detect_lang(art.body or " ".join(page.lines[:50]))
+    if art.lang is None:
+        art.warnings.append("lang: not declared and not recognisable")
+
+
+def _canonical(page: _Page, art: Article) -> None:
+    own = _safe_urlsplit(art.url)
+    candidates = [page.md.canonical]
+    if gov := page.md.first(mdv.GOV_URL):
+        candidates.append(gov[1])
+    if og := page.md.first(("og:url",)):
+        candidates.append(og[1])
+    for candidate in candidates:
+        if not candidate:
+            continue
+        try:
+            absolute = urljoin(art.url, candidate.strip())
+        except ValueError:
+            continue
+        if absolute.startswith(("http://", "https://")) and _safe_urlsplit(absolute) == own:
+            art.canonical_url = absolute
+            return
+
+
+def _body(page: _Page, art: Article) -> None:
+    profile = page.profile
+    body: Body | None = None
+    remove = list(profile.remove) if profile else []
+    drop = list(profile.drop_lines) if profile else []
+    if profile:
+        for css in profile.body:
+            els = select(page.tree, css)
+            if els:
+                body = body_from_element(
+                    els[0], art.url, remove=remove, drop_lines=drop, method="profile"
+                )
+                if body.text:
+                    break
+    if body is None or not body.text:
+        container = gov_container(page.tree)
+        if container is not None:
+            body = body_from_element(
+                container, art.url, remove=remove, drop_lines=drop, method="container"
+            )
+    if body is None or not body.text:
+        body = trafilatura_body(page.tree, art.url)
+    if body is None or not body.text:
+        art.warnings.append("body: no main content found")
+        return
+    art.body, art.body_html, art.images = body.text, body.html, body.images
+    if profile is None and not art.images and (og := page.md.first(("og:image",))):
+        with contextlib.suppress(ValueError):
+            art.images = [Image(src=urljoin(art.url, og[1]))]
+
+
+def run(
+    html: bytes | str, url: str, profile: SiteProfile | None, content_type: str | None
+) -> Article:
+    art = Article(url=url)
+    text, _encoding = decode_html(html, content_type)
+    tree = parse_html(text)
+    if tree is None:
+        art.warnings.append("page: empty or not HTML")
+        return art
+    page = _Page(tree, url, profile)
+    _title(page, art)
+    _dates(page, art)
+    _source(page, art)
+    _authors(page, art)
+    _channel(page, art)
+    _canonical(page, art)
+    _body(page, art)
+    _lang(page, art)
+    return art

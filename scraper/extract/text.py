@@ -1,0 +1,127 @@
+"""Tree helpers shared by the stages: visible text as lines, decoy pruning, CSS selection."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from cssselect import SelectorError
+from lxml import etree
+from lxml import html as lxml_html
+from lxml.cssselect import CSSSelector
+
+BLOCK_TAGS = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "body", "br", "center", "dd", "details",
+        "dialog", "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer",
+        "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hgroup", "hr", "html", "li",
+        "main", "menu", "nav", "ol", "p", "pre", "section", "summary", "table", "tbody",
+        "td", "tfoot", "th", "thead", "tr", "ul", "caption", "option", "title", "img",
+    }
+)  # fmt: skip
+INVISIBLE_TAGS = frozenset(
+    {"script", "style", "noscript", "template", "head", "select", "textarea", "button", "svg",
+     "iframe", "object", "embed", "input", "map", "canvas"}
+)  # fmt: skip
+_SPACE = re.compile(r"[ \t\r\f\v\u00a0\u3000\u200b\ufeff]+")
+
+# class/id words of page furniture that holds decoy dates and titles, ordered by how sure a
+# match is. Matched as whole words of the class/id (split on -, _, space, camelCase).
+DECOY_WORDS = (
+    "footer", "foot", "copyright", "related", "relate", "recommend", "xgwz", "xgxw", "xglj",
+    "sidebar", "comment", "comments", "share", "bdshare", "jiathis", "pager", "pagination",
+    "breadcrumb", "breadcrumbs", "crumb", "crumbs", "position", "location", "nav", "navbar",
+    "menu", "topbar", "toolbar", "widget", "advert", "ads", "banner", "newsletter", "social",
+    "hot", "rank", "bottom", "friendlink", "links", "tags", "subscribe", "cookie", "modal",
+    "popup", "print", "fonts", "fontsize", "font", "zihao", "today", "weather", "search",
+)  # fmt: skip
+_DECOY_SET = frozenset(DECOY_WORDS)
+_WORD_SPLIT = re.compile(r"[\s_\-]+|(?<=[a-z])(?=[A-Z])")
+
+
+def clean_space(text: str) -> str:
+    """Collapse runs of spaces (incl. NBSP and ideographic space) and trim."""
+    return _SPACE.sub(" ", text).strip()
+
+
+def class_words(el: etree._Element) -> set[str]:
+    """Lower-cased words of an element's class and id."""
+    raw = f"{el.get('class') or ''} {el.get('id') or ''}"
+    return {w.lower() for w in _WORD_SPLIT.split(raw) if w}
+
+
+def is_decoy(el: etree._Element) -> bool:
+    """Page furniture (footer, related list, widget ...) by class/id or tag."""
+    tag = el.tag if isinstance(el.tag, str) else ""
+    if tag in {"footer", "nav", "aside"}:
+        return True
+    return bool(class_words(el) & _DECOY_SET)
+
+
+def text_lines(root: etree._Element, *, skip_decoys: bool = False) -> list[str]:
+    """Visible text of ``root``, one line per block, whitespace collapsed, empties dropped.
+
+    Attributes (alt, title) are never read, so decoy dates in them cannot leak in.
+    """
+    parts: list[str] = []
+    walker = etree.iterwalk(root, events=("start", "end"))
+    skipped: set[int] = set()
+    for event, el in walker:
+        tag = el.tag if isinstance(el.tag, str) else None
+        if event == "start":
+            if tag is None:  # comment / processing instruction: its text is not visible
+                walker.skip_subtree()
+                continue
+            if el is not root and (
+                tag in INVISIBLE_TAGS or (skip_decoys and el is not root and is_decoy(el))
+            ):
+                skipped.add(id(el))
+                walker.skip_subtree()
+                continue
+            if tag in BLOCK_TAGS:
+                parts.append("\n")
+            if el.text:
+                parts.append(el.text if tag == "pre" else el.text.replace("\n", " "))
+        else:
+            if tag is not None and id(el) not in skipped and tag in BLOCK_TAGS:
+                parts.append("\n")
+            if el is not root and el.tail:
+                parts.append(el.tail.replace("\n", " "))
+    lines = (clean_space(line) for line in "".join(parts).split("\n"))
+    return [line for line in lines if line]
+
+
+@lru_cache(maxsize=512)
+def _selector(css: str) -> CSSSelector | None:
+    try:
+        return CSSSelector(css, translator="html")
+    except (SelectorError, ValueError, SyntaxError):
+        return None
+
+
+def select(root: etree._Element, css: str) -> list[etree._Element]:
+    """Elements matching ``css`` (an invalid selector matches nothing)."""
+    sel = _selector(css)
+    if sel is None:
+        return []
+    try:
+        return list(sel(root))
+    except (ValueError, etree.XPathError):
+        return []
+
+
+def parse_html(text: str) -> lxml_html.HtmlElement | None:
+    """An lxml tree, or None when there is nothing parseable."""
+    if not text.strip():
+        return None
+    # lxml refuses str input with an XML encoding declaration, and NULs truncate the parse.
+    text = text.replace("\x00", "")
+    text = re.sub(r"^\s*<\?xml[^>]*>", "", text, count=1)
+    try:
+        tree = lxml_html.document_fromstring(text)
+    except (etree.ParserError, ValueError):
+        try:
+            tree = lxml_html.fragment_fromstring(text, create_parent="div")
+        except (etree.ParserError, ValueError):
+            return None
+    return tree
