@@ -144,20 +144,24 @@ def parser() -> argparse.ArgumentParser:
             "--replay", metavar="DIR", help="answer every request from saved pages in DIR"
         )
         command.add_argument(
-            "--replay-latency", type=float, default=0.0, metavar="SECONDS",
+            "--replay-latency",
+            type=float,
+            default=0.0,
+            metavar="SECONDS",
             help="delay each replayed response (simulates a slow site)",
-        )  # fmt: skip
+        )
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(name)s %(levelname)s: %(message)s")  # fmt: skip
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s: %(message)s",
+    )
     try:
         config = load_config(args.config)
-        commands = {"sources": cmd_sources, "crawl": cmd_crawl, "feeds": cmd_feeds,
-                    "run": cmd_run}  # fmt: skip
+        commands = {"sources": cmd_sources, "crawl": cmd_crawl, "feeds": cmd_feeds, "run": cmd_run}
         return commands[args.command](args, config)
     except (ConfigError, StoreError) as exc:
         print(f"govfeed: {exc}", file=sys.stderr)

@@ -49,7 +49,6 @@ def build_scheduler(
     scheduler = BackgroundScheduler(
         timezone=UTC,
         executors={"default": ThreadPoolExecutor(config.settings.max_concurrent_crawls)},
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
     )
     for source in config.sources:
         options: dict[str, object] = {}
@@ -61,6 +60,9 @@ def build_scheduler(
             args=[source.name],
             id=source.name,
             name=f"crawl {source.name}",
+            max_instances=1,  # two runs of one source never overlap
+            coalesce=True,  # runs missed while busy or down collapse into one
+            misfire_grace_time=3600,
             **options,
         )
     return scheduler

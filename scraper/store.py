@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,9 +59,8 @@ class StoredArticle:
     last_seen: datetime
 
 
-def _create_v1(db: sqlite3.Connection) -> None:
-    db.executescript(
-        """
+# Each migration is the SQL that takes the schema from version N to N+1.
+_V1 = """
         CREATE TABLE articles (
             id INTEGER PRIMARY KEY,
             guid TEXT NOT NULL UNIQUE,
@@ -120,10 +119,8 @@ def _create_v1(db: sqlite3.Connection) -> None:
         );
         CREATE INDEX runs_by_source ON runs (source, id);
         """
-    )
 
-
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_create_v1]
+MIGRATIONS: list[str] = [_V1]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -171,16 +168,24 @@ class Store:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def _migrate(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if self._version() == SCHEMA_VERSION:
+            return
+        with self._transaction():  # re-read under the write lock: another process may migrate
+            version = self._version()
+            for number in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {number + 1}")
+
+    def _version(self) -> int:
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path}: store schema v{version} is newer than this govfeed "
                 f"(v{SCHEMA_VERSION}); upgrade govfeed"
             )
-        for number in range(version, SCHEMA_VERSION):
-            with self._transaction():
-                MIGRATIONS[number](self._db)
-                self._db.execute(f"PRAGMA user_version = {number + 1}")
+        return version
 
     def close(self) -> None:
         self._db.close()

@@ -12,9 +12,22 @@ from urllib.parse import urlsplit, urlunsplit
 from w3lib.url import canonicalize_url, url_query_cleaner
 
 TRACKING_PARAMS = (
-    "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id",
-    "fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "spm", "from", "share_token",
-)  # fmt: skip
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "utm_id",
+    "fbclid",
+    "gclid",
+    "dclid",
+    "msclkid",
+    "mc_cid",
+    "mc_eid",
+    "spm",
+    "from",
+    "share_token",
+)
 _INDEX_PAGE = re.compile(r"/(?:index|default)\.(?:html?|shtml|php|jsp|aspx?)$", re.I)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
