@@ -155,10 +155,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(name)s %(levelname)s: %(message)s",
-    )
+    if args.command != "crawl":  # a crawl's logging is Scrapy's (LOG_LEVEL)
+        logging.basicConfig(
+            level=logging.INFO if args.verbose else logging.WARNING,
+            format="%(asctime)s %(name)s %(levelname)s: %(message)s",
+        )
     try:
         config = load_config(args.config)
         commands = {"sources": cmd_sources, "crawl": cmd_crawl, "feeds": cmd_feeds, "run": cmd_run}

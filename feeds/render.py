@@ -64,6 +64,7 @@ def _generator(info: FeedInfo, articles: Sequence[StoredArticle], ext: str) -> F
     fg.link(href=info.homepage, rel="alternate")
     fg.link(href=f"{info.self_url}.{ext}", rel="self")
     fg.generator("govfeed")
+    fg.author(name=_x(info.title))  # entries without a source label fall back to this
     if info.lang:
         fg.language(info.lang)
     fg.updated(feed_updated(articles))
@@ -75,9 +76,9 @@ def _generator(info: FeedInfo, articles: Sequence[StoredArticle], ext: str) -> F
         entry.link(href=article.url, rel="alternate")
         entry.updated(entry_updated(article))
         entry.published(article.published or article.first_seen)
-        issuer = article.source_label or info.title
-        entry.author(name=_x(issuer))
-        entry.dc.dc_creator(_x(issuer))
+        if article.source_label:  # the issuing body as the page shows it
+            entry.author(name=_x(article.source_label))
+            entry.dc.dc_creator(_x(article.source_label))
         if article.channel:
             entry.category(term=_x(article.channel))
         entry.summary(_x(summary(article)))

@@ -117,6 +117,7 @@ class SiteSpider(scrapy.Spider):
         known = self.store.known_urls(links)
         new = [url for url in links if url not in known]
         stats.inc_value("govfeed/article_links_known", len(links) - len(new))
+        stats.inc_value("govfeed/article_requests", len(new))
         for url in new:
             yield Request(url, callback=self.parse_article, errback=self.article_failed)
         if self.backfill or new:
