@@ -41,6 +41,7 @@ _AUTHOR_SPLIT = re.compile(r"\s*(?:[,，、;；/]|\band\b|\bund\b)\s*")
 _LANG_TAG = re.compile(r"^[a-z]{2,3}$")
 MAX_DATE_SCAN_LINES = 8
 MAX_HEURISTIC_LINE = 120
+MAX_DATE_LINE_EXTRA = 16
 
 
 class _Page:
@@ -225,8 +226,11 @@ def _heuristic_date(page: _Page, title: str | None) -> FoundDate | None:
                 break
     if start is None:
         return None
-    for line in lines[start : start + MAX_DATE_SCAN_LINES]:
-        if len(line) <= MAX_HEURISTIC_LINE and (found := parse_date(line, page.zone)):
+    for line in lines[start + 1 : start + 1 + MAX_DATE_SCAN_LINES]:
+        found = parse_date(line, page.zone) if len(line) <= MAX_HEURISTIC_LINE else None
+        # Only a line that is mostly the date: a dated headline of a list or a sentence
+        # that mentions an event day is not the publication date.
+        if found is not None and len(line) - len(found.raw) <= MAX_DATE_LINE_EXTRA:
             return found
     return None
 

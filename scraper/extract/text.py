@@ -33,7 +33,8 @@ DECOY_WORDS = (
     "breadcrumb", "breadcrumbs", "crumb", "crumbs", "position", "location", "nav", "navbar",
     "menu", "topbar", "toolbar", "widget", "advert", "ads", "banner", "newsletter", "social",
     "hot", "rank", "bottom", "friendlink", "links", "tags", "subscribe", "cookie", "modal",
-    "popup", "print", "fonts", "fontsize", "font", "zihao", "today", "weather", "search",
+    "popup", "side", "latest", "print", "fonts", "fontsize", "font", "zihao", "today",
+    "weather", "search",
 )  # fmt: skip
 _DECOY_SET = frozenset(DECOY_WORDS)
 _WORD_SPLIT = re.compile(r"[\s_\-]+|(?<=[a-z])(?=[A-Z])")
