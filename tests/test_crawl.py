@@ -210,6 +210,11 @@ def add_article(sites: Path, title: str) -> str:
     html = html.replace(old_title[1], title)
     html = re.sub(r'(<meta name="PubDate" content=")[^"]*"', r'\g<1>2026-11-20 10:00"', html)
     html = re.sub(r"Updated : \d{4}-\d{2}-\d{2}", "Updated : 2026-11-20", html)
+    url = f"http://{HOST}/xw/ccxw1/202611/t20261120_9999001.html"
+    html = re.sub(r'(<meta name="Url" content=")[^"]*"', rf'\g<1>{url}"', html)
+    body = re.search(r'<div class="TRS_Editor">', html)
+    assert body, "template has no article body"
+    html = html.replace(body[0], body[0] + "<p>A new opening paragraph for the new story.</p>", 1)
     page = sites / HOST / "xw" / "ccxw1" / "202611" / "t20261120_9999001.html"
     page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text(html, encoding="utf-8")
@@ -218,7 +223,7 @@ def add_article(sites: Path, title: str) -> str:
     item = f'<li><a href="./202611/t20261120_9999001.html" title="{title}">{title}</a></li>'
     text = text.replace("<ul>", "<ul>\n" + item, 1)
     listing.write_text(text, encoding="utf-8")
-    return f"http://{HOST}/xw/ccxw1/202611/t20261120_9999001.html"
+    return url
 
 
 def fetch_feed(url: str) -> feedparser.FeedParserDict | None:
@@ -257,6 +262,8 @@ def test_run_crawls_on_schedule_and_serves_the_new_article(tmp_path: Path) -> No
         if process.poll() is None:
             process.kill()
             process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
     db = sqlite3.connect(data / "govfeed.sqlite3")
     runs = db.execute("SELECT count(*) FROM runs WHERE source = 'ccfao'").fetchone()[0]
     db.close()

@@ -37,12 +37,25 @@ def trs_next_page(response: TextResponse) -> str | None:
     count, the current index (0 = ``index.html``) and the file name parts, e.g.
     ``createPageHTML(5, 0, "index", "html")``; some templates put a div id first.
     """
-    match = _TRS_PAGER.search(response.text)
-    if not match:
+    for match in _TRS_PAGER.finditer(response.text):
+        args = _pager_args(match[1])
+        if args is not None:
+            numbers, names = args
+            break
+    else:
         return None
+    count, current = numbers[0], numbers[1]
+    base, ext = names[-2], names[-1]
+    if current + 1 >= count:
+        return None
+    return response.urljoin(f"{base}_{current + 1}.{ext}")
+
+
+def _pager_args(text: str) -> tuple[list[int], list[str]] | None:
+    """Literal arguments of one call; None for the function's own definition or other code."""
     numbers: list[int] = []
     names: list[str] = []
-    for arg in match[1].split(","):
+    for arg in text.split(","):
         parsed = _ARG.fullmatch(arg)
         if parsed is None:
             return None
@@ -52,11 +65,7 @@ def trs_next_page(response: TextResponse) -> str | None:
             names.append(parsed[2])
     if len(numbers) < 2 or len(names) < 2:
         return None
-    count, current = numbers[0], numbers[1]
-    base, ext = names[-2], names[-1]
-    if current + 1 >= count:
-        return None
-    return response.urljoin(f"{base}_{current + 1}.{ext}")
+    return numbers, names
 
 
 def failure_reason(failure: Failure) -> tuple[str, bool]:
