@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -262,10 +261,20 @@ def print_table(title: str, rows: list[list[str]]) -> None:
         print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |")
 
 
+def _print_misses(case: Case, res: Result) -> None:
+    if isinstance(case.date, str) and case.date and not _date_match(res.date, case.date):
+        print(f"DATE {case.source} {case.key} got {res.date} want {case.date}")
+    if case.title and _norm_title(res.title) != _norm_title(case.title):
+        print(f"TITLE {case.source} {case.key} got {res.title!r} want {case.title!r}")
+    if case.has_source and (res.source or None) != (case.source_value or None):
+        print(f"SOURCE {case.key} got {res.source!r} want {case.source_value!r}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None, help="pages per source")
     parser.add_argument("--misses", action="store_true", help="list govfeed date/title misses")
+    parser.add_argument("--only", default=None, help="comma-separated source folders to run")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     import logging
@@ -279,21 +288,17 @@ def main() -> None:
     }
     scores: dict[tuple[str, str], Score] = defaultdict(Score)
     htmldate_score: dict[str, Score] = defaultdict(Score)
+    only = set(args.only.split(",")) if args.only else None
     for case in load_cases(args.limit):
+        if only and case.source not in only:
+            continue
         for name, fn in extractors.items():
             res = fn(case)
             score(case, res, scores[(case.source, name)])
             if case.gov:
                 score(case, res, scores[("government pages", name)])
-            if args.misses and name == "govfeed" and case.date:
-                if not _date_match(res.date, case.date):
-                    print(f"DATE {case.source} {case.key} got {res.date} want {case.date}")
-            if args.misses and name == "govfeed" and case.title:
-                if _norm_title(res.title) != _norm_title(case.title):
-                    print(f"TITLE {case.source} {case.key} got {res.title!r} want {case.title!r}")
-            if args.misses and name == "govfeed" and case.has_source:
-                if (res.source or None) != (case.source_value or None):
-                    print(f"SOURCE {case.key} got {res.source!r} want {case.source_value!r}")
+            if args.misses and name == "govfeed":
+                _print_misses(case, res)
         if case.source == "htmldate-eval":
             start = time.perf_counter()
             found = htmldate.find_date(case.html, url=case.url, original_date=True)

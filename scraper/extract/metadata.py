@@ -121,7 +121,7 @@ def read_metadata(tree: lxml_html.HtmlElement) -> Metadata:
     md = Metadata()
     for el in tree.iter("meta"):
         key = el.get("name") or el.get("property") or el.get("itemprop") or el.get("http-equiv")
-        content = el.get("content")
+        content = el.get("content", el.get("value"))  # some CMSs write value=
         if key is None or content is None:
             continue
         md.meta.setdefault(key.strip().lower(), []).append(content)

@@ -8,6 +8,7 @@ what is still empty, and a field left empty says why in ``warnings``.
 from __future__ import annotations
 
 import contextlib
+import copy
 import re
 from datetime import tzinfo
 from urllib.parse import urljoin, urlsplit
@@ -39,6 +40,7 @@ _BREADCRUMB_SET = frozenset(BREADCRUMB_WORDS)
 _BREADCRUMB_SPLIT = re.compile(r"\s*(?:>>|»|›|>|/|→|\\)\s*")
 _AUTHOR_SPLIT = re.compile(r"\s*(?:[,，、;；/]|\band\b|\bund\b)\s*")
 _LANG_TAG = re.compile(r"^[a-z]{2,3}$")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 MAX_DATE_SCAN_LINES = 8
 MAX_HEURISTIC_LINE = 120
 MAX_DATE_LINE_EXTRA = 16
@@ -80,7 +82,7 @@ def _zone_for(profile: SiteProfile | None, url: str, md: Metadata) -> tzinfo:
     tld = host.rsplit(".", 1)[-1].lower() if "." in host else ""
     if tld in TLD_ZONES:
         return zone_named(TLD_ZONES[tld])
-    if (md.html_lang or "").lower().startswith("zh"):
+    if (md.html_lang or "").lower().startswith("zh") or _HAN.search(md.title_tag or ""):
         return zone_named("Asia/Shanghai")
     return zone_named("UTC")
 
@@ -235,6 +237,24 @@ def _heuristic_date(page: _Page, title: str | None) -> FoundDate | None:
     return None
 
 
+def _htmldate(page: _Page) -> FoundDate | None:
+    """htmldate's text and markup search, for pages no profile describes.
+
+    The URL is withheld: a URL date is our weakest rung and must not win through it.
+    """
+    try:
+        import htmldate
+    except ImportError:  # pragma: no cover - declared dependency
+        return None
+    try:
+        value = htmldate.find_date(
+            copy.deepcopy(page.tree), extensive_search=True, original_date=True
+        )
+    except (ValueError, TypeError, AttributeError, etree.LxmlError, RecursionError):
+        return None
+    return parse_date(value, page.zone) if value else None
+
+
 def _dates(page: _Page, art: Article) -> None:
     md = page.md
     if found := _profile_date(page):
@@ -255,6 +275,8 @@ def _dates(page: _Page, art: Article) -> None:
         _set_date(art, other[0], f"meta:{other[1]}", other[2])
     elif labelled := label_date(page.lines, page.zone):
         _set_date(art, labelled[0], "label")
+    elif page.profile is None and (found := _htmldate(page)):
+        _set_date(art, found, "heuristic:htmldate")
     elif found := _heuristic_date(page, art.title):
         _set_date(art, found, "heuristic")
     elif (page.profile is None or page.profile.url_date) and (found := url_date(art.url)):
