@@ -255,6 +255,15 @@ def _htmldate(page: _Page) -> FoundDate | None:
     return parse_date(value, page.zone) if value else None
 
 
+def _heuristics(page: _Page, title: str | None) -> tuple[FoundDate, str] | None:
+    """htmldate's day (pages without a profile) refined by our own dated line's time."""
+    ours = _heuristic_date(page, title)
+    theirs = _htmldate(page) if page.profile is None else None
+    if theirs is not None and not (ours and ours.value.date() == theirs.value.date()):
+        return theirs, "heuristic:htmldate"
+    return (ours, "heuristic") if ours else None
+
+
 def _dates(page: _Page, art: Article) -> None:
     md = page.md
     if found := _profile_date(page):
@@ -275,10 +284,8 @@ def _dates(page: _Page, art: Article) -> None:
         _set_date(art, other[0], f"meta:{other[1]}", other[2])
     elif labelled := label_date(page.lines, page.zone):
         _set_date(art, labelled[0], "label")
-    elif page.profile is None and (found := _htmldate(page)):
-        _set_date(art, found, "heuristic:htmldate")
-    elif found := _heuristic_date(page, art.title):
-        _set_date(art, found, "heuristic")
+    elif found := _heuristics(page, art.title):
+        _set_date(art, found[0], found[1])
     elif (page.profile is None or page.profile.url_date) and (found := url_date(art.url)):
         found = FoundDate(found.value.replace(tzinfo=page.zone), found.raw, False, 0)
         _set_date(art, found, "url")
