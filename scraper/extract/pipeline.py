@@ -284,8 +284,8 @@ def _dates(page: _Page, art: Article) -> None:
         _set_date(art, other[0], f"meta:{other[1]}", other[2])
     elif labelled := label_date(page.lines, page.zone):
         _set_date(art, labelled[0], "label")
-    elif found := _heuristics(page, art.title):
-        _set_date(art, found[0], found[1])
+    elif guessed := _heuristics(page, art.title):
+        _set_date(art, guessed[0], guessed[1])
     elif (page.profile is None or page.profile.url_date) and (found := url_date(art.url)):
         found = FoundDate(found.value.replace(tzinfo=page.zone), found.raw, False, 0)
         _set_date(art, found, "url")
@@ -457,6 +457,12 @@ def _body(page: _Page, art: Article) -> None:
                 )
                 if body.text:
                     break
+        if body is not None and not body.text:
+            # The profile recognised its template but the content element is empty (a
+            # withdrawn document leaves such a shell): the rest of the page is navigation,
+            # so no generic fallback may turn it into a "body".
+            art.warnings.append("body: the profile's content element is empty")
+            return
     if body is None or not body.text:
         container = gov_container(page.tree)
         if container is not None:
