@@ -1,13 +1,58 @@
-"""Content fingerprints: a stable, versioned hash that decides "same text or not"."""
+"""Content fingerprints: an exact hash that decides "changed or not", and a near-duplicate
+signature that finds the same article re-posted with small differences.
+
+Both are computed from the *normalized* body: Unicode (NFKC), whitespace and case folded, and
+boilerplate lines (print/close links, font-size widgets, share bars, info and copyright
+lines) dropped, so a template tweak is neither an edit nor a different article.
+
+The signature is a one-permutation MinHash (64 bins) over shingles of three tokens, where a
+token is a word in spaced languages and a single character in CJK text (which has no
+spaces). Its banded LSH keys (16 bands of 4 bins) let the store find candidates with indexed
+look-ups: two texts with Jaccard similarity s share a band with probability 1-(1-s^4)^16
+(≈0.99 at s=0.7, ≈0.002 at s=0.2). Candidates are then verified by the estimated similarity.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
+import struct
 import unicodedata
+from collections.abc import Sequence
 
-HASH_VERSION = "v1"
+HASH_VERSION = "v2"  # v2: boilerplate lines dropped before hashing
 _SPACE = re.compile(r"\s+")
+
+# Whole lines that templates add around the text; order does not matter, any match drops the
+# line. Anchored and short-bounded, so a sentence that merely starts with "Source" survives.
+BOILERPLATE_LINES: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p, re.I)
+    for p in (
+        r"(print|close|close window|back to top|top|print this page|\[print\]|\[close\])",
+        r"【?\s*(fonts?|font ?size|字体|字号)\s*[:：].{0,30}",
+        r"(share( to| this)?|分享到|扫一扫.{0,10})\s*[:：]?.{0,40}",
+        r"(打印|关闭|关闭窗口|返回顶部|【打印】|【关闭】|打印本页)",
+        r"((date|updated|release time|source|editor|发布时间|来源|日期|责任编辑|编辑)"
+        r"\s*[:：].{0,80}){1,3}",
+        r"(copyright|©|版权所有).{0,200}",
+        r"(related( news| links)?|相关(新闻|链接))\s*[:：]?",
+    )
+)
+
+SIGNATURE_BINS = 64
+BANDS = 16
+ROWS = SIGNATURE_BINS // BANDS
+SHINGLE = 3
+_TOKEN = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]"  # one CJK char
+    r"|[^\W_]+",  # or one word of letters/digits
+)
+_EMPTY = 0xFFFFFFFF
+_FILL_STEP = 0x9E3779B1  # odd constant: densified bins differ from real ones by position
+
+
+def is_boilerplate(line: str) -> bool:
+    return any(p.fullmatch(line) for p in BOILERPLATE_LINES)
 
 
 def normalize_text(text: str) -> str:
@@ -15,7 +60,80 @@ def normalize_text(text: str) -> str:
     return _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
 
 
+def normalize_body(body: str) -> str:
+    """The body as fingerprints see it: normalized lines, boilerplate lines removed."""
+    lines = (normalize_text(line) for line in body.splitlines())
+    return "\n".join(line for line in lines if line and not is_boilerplate(line))
+
+
 def content_hash(title: str, body: str) -> str:
     """Versioned hash of title and body; a new version means a new normalization."""
-    digest = hashlib.sha256(f"{normalize_text(title)}\n{normalize_text(body)}".encode())
-    return f"{HASH_VERSION}:{digest.hexdigest()}"
+    text = f"{normalize_text(title)}\n{normalize_body(body)}"
+    return f"{HASH_VERSION}:{hashlib.sha256(text.encode()).hexdigest()}"
+
+
+def shingles(text: str) -> set[str]:
+    """Runs of three tokens (words, or CJK characters); a shorter text is one shingle."""
+    tokens = _TOKEN.findall(normalize_body(text))
+    if len(tokens) <= SHINGLE:
+        return {" ".join(tokens)} if tokens else set()
+    return {" ".join(tokens[i : i + SHINGLE]) for i in range(len(tokens) - SHINGLE + 1)}
+
+
+def signature(body: str) -> tuple[int, ...]:
+    """One-permutation MinHash of the body's shingles: 64 bins of 32-bit minima.
+
+    One stable 64-bit hash per shingle (not Python's salted ``hash``: signatures are stored);
+    its low bits pick the bin, its high bits compete for the bin's minimum. Empty bins are
+    filled from the next non-empty bin (rotation densification), so short texts still compare.
+    """
+    bins = [_EMPTY] * SIGNATURE_BINS
+    for shingle in shingles(body):
+        h = int.from_bytes(hashlib.blake2b(shingle.encode(), digest_size=8).digest(), "little")
+        slot, value = h % SIGNATURE_BINS, h >> 32
+        if value < bins[slot]:
+            bins[slot] = value
+    if all(v == _EMPTY for v in bins):
+        return tuple(bins)
+    filled = list(bins)
+    for i in range(SIGNATURE_BINS):
+        step = 0
+        while bins[(i + step) % SIGNATURE_BINS] == _EMPTY:
+            step += 1
+        if step:
+            filled[i] = (bins[(i + step) % SIGNATURE_BINS] + step * _FILL_STEP) & 0xFFFFFFFF
+    return tuple(filled)
+
+
+def similarity(a: Sequence[int], b: Sequence[int]) -> float:
+    """Estimated Jaccard similarity of the two shingle sets."""
+    return sum(x == y for x, y in zip(a, b, strict=True)) / SIGNATURE_BINS
+
+
+def title_similarity(a: str, b: str) -> float:
+    """Jaccard similarity of two titles' character trigrams: a fixed typo barely moves it."""
+
+    def grams(title: str) -> set[str]:
+        text = " ".join(_TOKEN.findall(normalize_text(title)))
+        return {text[i : i + 3] for i in range(max(1, len(text) - 2))}
+
+    ga, gb = grams(a), grams(b)
+    return len(ga & gb) / len(ga | gb)
+
+
+def band_keys(sig: Sequence[int]) -> list[int]:
+    """One signed 64-bit key per band (SQLite INTEGER), the band's number mixed in."""
+    keys = []
+    for band in range(BANDS):
+        rows = sig[band * ROWS : (band + 1) * ROWS]
+        digest = hashlib.blake2b(struct.pack(f"<B{ROWS}I", band, *rows), digest_size=8).digest()
+        keys.append(int.from_bytes(digest, "little", signed=True))
+    return keys
+
+
+def pack_signature(sig: Sequence[int]) -> bytes:
+    return struct.pack(f"<{SIGNATURE_BINS}I", *sig)
+
+
+def unpack_signature(blob: bytes) -> tuple[int, ...]:
+    return struct.unpack(f"<{SIGNATURE_BINS}I", blob)

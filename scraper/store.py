@@ -14,16 +14,24 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
 from scraper.extract.article import Article, Image
-from scraper.fingerprint import content_hash
-from scraper.urls import canonical_url, url_key
+from scraper.fingerprint import (
+    band_keys,
+    content_hash,
+    pack_signature,
+    signature,
+    similarity,
+    title_similarity,
+    unpack_signature,
+)
+from scraper.urls import canonical_url, identity_urls, same_site, url_key
 
 
 class StoreError(RuntimeError):
@@ -120,7 +128,43 @@ _V1 = """
         CREATE INDEX runs_by_source ON runs (source, id);
         """
 
-MIGRATIONS: list[str] = [_V1]
+
+def _v2(db: sqlite3.Connection) -> None:
+    """Near-duplicate index, conditional GET validators and the revisit schedule.
+
+    Content hashes move to v2 (boilerplate lines dropped) and every stored article gets its
+    signature and band keys, so an upgraded store dedupes exactly like a fresh one.
+    """
+    for statement in (
+        "ALTER TABLE articles ADD COLUMN signature BLOB",
+        "ALTER TABLE articles ADD COLUMN next_check TEXT",
+        "CREATE INDEX articles_due ON articles (source, next_check)",
+        "CREATE TABLE article_bands (band_key INTEGER NOT NULL, article_id INTEGER NOT NULL "
+        "REFERENCES articles (id), PRIMARY KEY (band_key, article_id)) WITHOUT ROWID",
+        "CREATE INDEX article_bands_by_article ON article_bands (article_id)",
+        "CREATE TABLE list_pages (url_key TEXT PRIMARY KEY, url TEXT NOT NULL, "
+        "source TEXT NOT NULL, etag TEXT, last_modified TEXT, fetched_at TEXT NOT NULL)",
+    ):
+        db.execute(statement)
+    rows = db.execute("SELECT id, title, body, first_seen, last_seen FROM articles").fetchall()
+    for row in rows:
+        sig = signature(row["body"])
+        first_seen = datetime.fromisoformat(row["first_seen"])
+        last_seen = datetime.fromisoformat(row["last_seen"])
+        db.execute(
+            "UPDATE articles SET content_hash = ?, signature = ?, next_check = ? WHERE id = ?",
+            (
+                content_hash(row["title"], row["body"]),
+                pack_signature(sig),
+                _next_check(first_seen, last_seen),
+                row["id"],
+            ),
+        )
+        _index_bands(db, row["id"], sig)
+
+
+Migration = str | Callable[[sqlite3.Connection], None]
+MIGRATIONS: list[Migration] = [_V1, _v2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -138,6 +182,38 @@ def _utc_key(value: datetime) -> str:
 
 def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+# Verification of near-duplicate candidates (estimated Jaccard similarity of shingles).
+# Text alone is not enough: a template page reused with a new title and the old text is a
+# new article (and short bodies of picture news look alike), so the title must agree too.
+SAME_TEXT = 0.8  # text this similar, with a similar title: the same article
+SIMILAR_TITLE = 0.5  # (title trigram Jaccard: a retitled copy keeps most of its words)
+SAME_TITLE_TEXT = 0.5  # text this similar with (almost) the same title: lightly edited
+SAME_TITLE = 0.8  # (a typo fixed in the title keeps it above this)
+MAX_CANDIDATES = 50  # a bound on one look-up, whatever the store's size
+# Known articles are refetched this long after first seen, to catch corrections.
+REVISIT_AFTER = (timedelta(days=1), timedelta(days=7), timedelta(days=30))
+
+
+def _next_check(first_seen: datetime, checked_at: datetime) -> str | None:
+    """The next revisit after ``checked_at`` on the decaying schedule; None when done."""
+    for step in REVISIT_AFTER:
+        if first_seen + step > checked_at:
+            return _utc_key(first_seen + step)
+    return None
+
+
+def _blank(sig: tuple[int, ...]) -> bool:
+    return len(set(sig)) == 1  # no shingles at all (a body of boilerplate only)
+
+
+def _index_bands(db: sqlite3.Connection, article_id: int, sig: tuple[int, ...]) -> None:
+    if not _blank(sig):
+        db.executemany(
+            "INSERT OR IGNORE INTO article_bands (band_key, article_id) VALUES (?, ?)",
+            [(key, article_id) for key in band_keys(sig)],
+        )
 
 
 def make_guid(source: str, url: str) -> str:
@@ -173,9 +249,13 @@ class Store:
         with self._transaction():  # re-read under the write lock: another process may migrate
             version = self._version()
             for number in range(version, SCHEMA_VERSION):
-                for statement in MIGRATIONS[number].split(";"):
-                    if statement.strip():
-                        self._db.execute(statement)
+                migration = MIGRATIONS[number]
+                if callable(migration):
+                    migration(self._db)
+                else:
+                    for statement in migration.split(";"):
+                        if statement.strip():
+                            self._db.execute(statement)
                 self._db.execute(f"PRAGMA user_version = {number + 1}")
 
     def _version(self) -> int:
@@ -249,35 +329,41 @@ class Store:
     # -- what the pipeline writes ------------------------------------------------------------
 
     def save(self, source: str, article: Article, fetched_at: datetime) -> Outcome:
-        """Store one extracted article in one transaction and say what it was."""
+        """Store one extracted article in one transaction and say what it was.
+
+        Matching, cheapest first, each an indexed look-up: a URL the article is known under
+        (a re-crawl: unchanged, or an edit), the exact content hash (a verbatim copy under a
+        new URL), then near-duplicate candidates sharing an LSH band, verified by similarity
+        and title. A copy becomes one more URL of the stored article.
+        """
         if not article.title or not article.body:
             raise ValueError("an article needs a title and a body to be stored")
-        urls = [article.url]
-        if article.canonical_url and url_key(article.canonical_url) != url_key(article.url):
-            urls.append(article.canonical_url)
+        urls = identity_urls(article.url, article.canonical_url)
         keys = [url_key(u) for u in urls]
         digest = content_hash(article.title, article.body)
+        sig = signature(article.body)
         seen = _iso(fetched_at)
         with self._transaction() as db:
             marks = ",".join("?" * len(keys))
             row = db.execute(
-                f"SELECT a.id, a.content_hash FROM article_urls u JOIN articles a "
+                f"SELECT a.id, a.content_hash, a.first_seen FROM article_urls u JOIN articles a "
                 f"ON a.id = u.article_id WHERE u.url_key IN ({marks}) LIMIT 1",
                 keys,
             ).fetchone()
             if row is not None:
-                outcome = self._update(db, row["id"], row["content_hash"], article, digest, seen)
                 article_id = row["id"]
+                outcome = self._update(db, row, article, digest, sig, fetched_at)
             else:
                 match = db.execute(
                     "SELECT id FROM articles WHERE content_hash = ? ORDER BY id LIMIT 1",
                     (digest,),
                 ).fetchone()
-                if match is not None:
-                    article_id, outcome = match["id"], Outcome.DUPLICATE
+                near = None if match else self._near_duplicate(db, source, article.title, sig)
+                if match is not None or near is not None:
+                    article_id, outcome = match["id"] if match else near, Outcome.DUPLICATE
                     db.execute("UPDATE articles SET last_seen = ? WHERE id = ?", (seen, article_id))
                 else:
-                    article_id, outcome = self._insert(db, source, article, digest, fetched_at)
+                    article_id, outcome = self._insert(db, source, article, digest, sig, fetched_at)
             for url, key in zip(urls, keys, strict=True):
                 db.execute(
                     "INSERT OR IGNORE INTO article_urls (url_key, url, article_id, first_seen) "
@@ -287,19 +373,53 @@ class Store:
             db.execute(f"DELETE FROM dropped_pages WHERE url_key IN ({marks})", keys)
         return outcome
 
+    def _near_duplicate(
+        self, db: sqlite3.Connection, source: str, title: str, sig: tuple[int, ...]
+    ) -> int | None:
+        """The stored article of ``source`` this text is a near copy of, if any.
+
+        Candidates come from the band index (no scan); each is verified: very similar text
+        is the same article; fairly similar text is only with the same title, so two reports
+        on one template and day stay apart.
+        """
+        keys = band_keys(sig) if not _blank(sig) else []
+        if not keys:
+            return None
+        marks = ",".join("?" * len(keys))
+        rows = db.execute(
+            f"SELECT a.id, a.title, a.signature FROM articles a WHERE a.source = ? AND a.id IN "
+            f"(SELECT article_id FROM article_bands WHERE band_key IN ({marks})) "
+            f"ORDER BY a.id LIMIT {MAX_CANDIDATES}",
+            [source, *keys],
+        ).fetchall()
+        best: tuple[float, int] | None = None
+        for row in rows:
+            score = similarity(sig, unpack_signature(row["signature"]))
+            titles = title_similarity(row["title"], title)
+            accepted = (score >= SAME_TEXT and titles >= SIMILAR_TITLE) or (
+                score >= SAME_TITLE_TEXT and titles >= SAME_TITLE
+            )
+            if accepted and (best is None or score > best[0]):
+                best = (score, row["id"])
+        return best[1] if best else None
+
     def _insert(
         self,
         db: sqlite3.Connection,
         source: str,
         article: Article,
         digest: str,
+        sig: tuple[int, ...],
         fetched_at: datetime,
     ) -> tuple[int, Outcome]:
         url = canonical_url(article.canonical_url or article.url)
+        if article.canonical_url and not same_site(article.canonical_url, article.url):
+            url = canonical_url(article.url)
         cursor = db.execute(
             "INSERT INTO articles (guid, source, url, title, published, updated, source_label, "
             "lang, channel, authors, images, body, body_html, content_hash, first_seen, "
-            "last_seen, sort_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "last_seen, sort_key, signature, next_check) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 make_guid(source, url),
                 source,
@@ -318,22 +438,31 @@ class Store:
                 _iso(fetched_at),
                 _iso(fetched_at),
                 _utc_key(article.published or fetched_at),
+                pack_signature(sig),
+                _next_check(fetched_at, fetched_at),
             ),
         )
         assert cursor.lastrowid is not None
+        _index_bands(db, cursor.lastrowid, sig)
         return cursor.lastrowid, Outcome.NEW
 
     def _update(
         self,
         db: sqlite3.Connection,
-        article_id: int,
-        old_hash: str,
+        row: sqlite3.Row,
         article: Article,
         digest: str,
-        seen: str | None,
+        sig: tuple[int, ...],
+        fetched_at: datetime,
     ) -> Outcome:
-        if old_hash == digest:
-            db.execute("UPDATE articles SET last_seen = ? WHERE id = ?", (seen, article_id))
+        """A re-crawl of a known URL: unchanged, or an edit (version row, ``updated`` set)."""
+        article_id, seen = row["id"], _iso(fetched_at)
+        next_check = _next_check(datetime.fromisoformat(row["first_seen"]), fetched_at)
+        if row["content_hash"] == digest:
+            db.execute(
+                "UPDATE articles SET last_seen = ?, next_check = ? WHERE id = ?",
+                (seen, next_check, article_id),
+            )
             return Outcome.UNCHANGED
         db.execute(
             "INSERT INTO article_versions (article_id, seen_at, title, body, content_hash) "
@@ -342,7 +471,8 @@ class Store:
         )
         db.execute(
             "UPDATE articles SET title = ?, body = ?, body_html = ?, source_label = ?, "
-            "content_hash = ?, updated = ?, last_seen = ?, images = ? WHERE id = ?",
+            "content_hash = ?, updated = ?, last_seen = ?, images = ?, signature = ?, "
+            "next_check = ? WHERE id = ?",
             (
                 article.title,
                 article.body,
@@ -352,10 +482,60 @@ class Store:
                 _iso(article.updated) or seen,
                 seen,
                 json.dumps([[i.src, i.caption] for i in article.images], ensure_ascii=False),
+                pack_signature(sig),
+                next_check,
                 article_id,
             ),
         )
+        db.execute("DELETE FROM article_bands WHERE article_id = ?", (article_id,))
+        _index_bands(db, article_id, sig)
         return Outcome.UPDATED
+
+    def versions(self, article_id: int) -> list[tuple[datetime, str]]:
+        """Earlier (seen_at, title) of an article, oldest first: the record of its edits."""
+        rows = self._db.execute(
+            "SELECT seen_at, title FROM article_versions WHERE article_id = ? ORDER BY rowid",
+            (article_id,),
+        ).fetchall()
+        return [(datetime.fromisoformat(r["seen_at"]), r["title"]) for r in rows]
+
+    # -- re-crawl policy ---------------------------------------------------------------------
+
+    def due_for_revisit(self, source: str, now: datetime, limit: int = 500) -> list[str]:
+        """Article URLs of ``source`` whose next check (1, 7, 30 days after first seen) is due.
+
+        The spider refetches these to catch edits; everything else known is left alone.
+        """
+        rows = self._db.execute(
+            "SELECT url FROM articles WHERE source = ? AND next_check <= ? "
+            "ORDER BY next_check, id LIMIT ?",
+            (source, _utc_key(now), limit),
+        ).fetchall()
+        return [row["url"] for row in rows]
+
+    def list_validators(self, url: str) -> tuple[str | None, str | None]:
+        """(ETag, Last-Modified) of a list page as last fully processed, for a conditional GET."""
+        row = self._db.execute(
+            "SELECT etag, last_modified FROM list_pages WHERE url_key = ?", (url_key(url),)
+        ).fetchone()
+        return (row["etag"], row["last_modified"]) if row else (None, None)
+
+    def save_list_validators(
+        self, source: str, validators: dict[str, tuple[str | None, str | None]], at: datetime
+    ) -> None:
+        """Remember list pages' validators; only call after every article they list is stored,
+        or a crash would turn unstored articles into a 304 next time."""
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO list_pages (url_key, url, source, etag, last_modified, fetched_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (url_key) DO UPDATE SET "
+                "etag = excluded.etag, last_modified = excluded.last_modified, "
+                "fetched_at = excluded.fetched_at",
+                [
+                    (url_key(url), canonical_url(url), source, etag, modified, _iso(at))
+                    for url, (etag, modified) in validators.items()
+                ],
+            )
 
     def record_dropped(self, source: str, url: str, reason: str, at: datetime) -> None:
         """Remember a page that is not an article, so incremental crawls do not refetch it."""
@@ -366,6 +546,16 @@ class Store:
                 "reason = excluded.reason, seen_at = excluded.seen_at",
                 (url_key(url), canonical_url(url), source, reason, _iso(at)),
             )
+            row = db.execute(
+                "SELECT a.id, a.first_seen FROM article_urls u JOIN articles a "
+                "ON a.id = u.article_id WHERE u.url_key = ?",
+                (url_key(url),),
+            ).fetchone()
+            if row is not None:  # a stored article that is gone now: do not ask every run
+                next_check = _next_check(datetime.fromisoformat(row["first_seen"]), at)
+                db.execute(
+                    "UPDATE articles SET next_check = ? WHERE id = ?", (next_check, row["id"])
+                )
 
     def record_run(
         self,

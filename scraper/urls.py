@@ -27,6 +27,7 @@ TRACKING_PARAMS = (
     "spm",
     "from",
     "share_token",
+    "isappinstalled",  # added by WeChat when an article is shared
 )
 _INDEX_PAGE = re.compile(r"/(?:index|default)\.(?:html?|shtml|php|jsp|aspx?)$", re.I)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -58,3 +59,15 @@ def same_site(url: str, other: str) -> bool:
         return (urlsplit(u).hostname or "").lower().removeprefix("www.")
 
     return bool(host(url)) and host(url) == host(other)
+
+
+def identity_urls(url: str, canonical: str | None) -> list[str]:
+    """The URLs a page is known under: its own, plus its declared canonical on the same site.
+
+    A ``rel=canonical`` or government ``Url`` meta pointing to another host is a syndication
+    hint, not identity, so it is ignored; a canonical naming the same page adds nothing.
+    """
+    urls = [url]
+    if canonical and same_site(url, canonical) and url_key(canonical) != url_key(url):
+        urls.append(canonical)
+    return urls
