@@ -18,6 +18,7 @@ BASE: dict[str, Any] = {
     "COOKIES_ENABLED": False,
     "TELNETCONSOLE_ENABLED": False,
     "LOG_LEVEL": "INFO",
+    "DEFAULT_DROPITEM_LOG_LEVEL": "INFO",  # drops are counted in the crawl summary instead
     "RETRY_ENABLED": True,
     "RETRY_TIMES": 2,
     "DOWNLOAD_MAXSIZE": 10 * 1024 * 1024,

@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
+from feeds.server import FeedServer
 from scraper.store import Store
 from tests.conftest import ROOT, SITES, run_govfeed
 
@@ -53,6 +55,16 @@ def articles() -> list[set[str]]:
         else:
             groups.append({url, other} - {None})
     return groups
+
+
+def non_articles() -> list[Path]:
+    """Replica pages at article URLs that hold no article (e.g. a withdrawn document's shell)."""
+    return [
+        page
+        for page in (SITES / HOST).rglob("t*.htm*")
+        if re.fullmatch(r"t\d{8}_\d+\.html?", page.name)
+        and not page.with_name(f"{page.stem}.expected.json").exists()
+    ]
 
 
 def make_config(tmp_path: Path, schedule: str = '{ every = "6h", jitter = "10m" }') -> Path:
@@ -110,17 +122,29 @@ def test_first_crawl_stores_every_article_once(crawled) -> None:
     assert int(summary["new"]) == len(groups)
     assert int(summary["duplicate"]) == sum(len(g) - 1 for g in groups)
     assert int(summary["errors"]) == 0
-    assert int(summary["dropped"]) == 0
+    assert int(summary["dropped"]) == len(non_articles()) == 1
     with Store(data / "govfeed.sqlite3") as store:
         stored = store.latest(None, limit=1000)
     assert len(stored) == len(groups)
     assert {frozenset(a.urls) for a in stored} == {frozenset(g) for g in groups}
 
 
-@pytest.mark.parametrize("ext", ["atom", "rss"])
-def test_combined_feed_holds_every_article_once_as_expected(crawled, ext: str) -> None:
+@pytest.fixture(scope="module")
+def served(crawled) -> str:
+    """The crawled data's feeds, served as ``govfeed run`` serves them."""
     data, _, _ = crawled
-    raw = (data / "feeds" / f"all.{ext}").read_bytes()
+    server = FeedServer(data / "feeds", port=0)
+    server.start_in_thread()
+    yield server.url
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("ext", ["atom", "rss"])
+def test_combined_feed_holds_every_article_once_as_expected(served: str, ext: str) -> None:
+    with urllib.request.urlopen(f"{served}/feeds/all.{ext}", timeout=10) as response:
+        assert response.headers["Content-Type"] == f"application/{ext}+xml; charset=utf-8"
+        raw = response.read()
     feed = feedparser.parse(raw)
     assert not feed.bozo, feed.get("bozo_exception")
     by_link = {entry.link: entry for entry in feed.entries}
@@ -148,12 +172,14 @@ def test_second_crawl_fetches_no_article_again(tmp_path: Path) -> None:
     config = make_config(tmp_path)
     data = tmp_path / "data"
     crawl(data, config)
-    assert last_run_stats(data).get("article_requests", 0) >= len(expectations())
+    stats = last_run_stats(data)
+    assert stats["article_requests"] == len(expectations()) + len(non_articles())
+    assert stats["dropped/no body"] == 1
     feed_before = (data / "feeds" / "all.atom").read_bytes()
     second = crawl(data, config)
     assert int(second["new"]) == 0
     assert int(second["updated"]) == 0
-    assert last_run_stats(data).get("article_requests", 0) == 0
+    assert last_run_stats(data).get("article_requests", 0) == 0  # the dropped page too
     # only robots.txt and the first list page of each channel: each holds only known articles
     assert int(second["pages"]) == 1 + 4
     assert (data / "feeds" / "all.atom").read_bytes() == feed_before
@@ -203,7 +229,10 @@ def stored_count(data: Path) -> int:
 
 def add_article(sites: Path, title: str) -> str:
     """Publish one more article on the replica: a page plus its line on the first list page."""
-    template = next((sites / HOST / "xw" / "ccxw1").glob("*/t*.html"))
+    template = min(  # a real article of the 2019+ template, chosen deterministically
+        json.with_name(json.name.replace(".expected.json", ".html"))
+        for json in (sites / HOST / "xw" / "ccxw1").glob("*/t*.expected.json")
+    )
     html = template.read_text(encoding="utf-8")
     old_title = re.search(r'<meta name="ArticleTitle" content="([^"]*)"', html)
     assert old_title
@@ -224,6 +253,20 @@ def add_article(sites: Path, title: str) -> str:
     text = text.replace("<ul>", "<ul>\n" + item, 1)
     listing.write_text(text, encoding="utf-8")
     return url
+
+
+def test_served_feed_answers_conditional_requests_with_304(served: str) -> None:
+    with urllib.request.urlopen(f"{served}/feeds/ccfao.atom", timeout=10) as response:
+        etag = response.headers["ETag"]
+        modified = response.headers["Last-Modified"]
+    for header, value in (("If-None-Match", etag), ("If-Modified-Since", modified)):
+        request = urllib.request.Request(f"{served}/feeds/ccfao.atom", headers={header: value})
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(request, timeout=10)
+        assert info.value.code == 304
+        assert info.value.read() == b""
+    with urllib.request.urlopen(f"{served}/", timeout=10) as response:
+        assert b'href="/feeds/all.atom"' in response.read()
 
 
 def fetch_feed(url: str) -> feedparser.FeedParserDict | None:
