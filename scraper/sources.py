@@ -10,7 +10,7 @@ import re
 import tomllib
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -23,6 +23,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from scraper.extract.profile import load_profiles
 
@@ -185,7 +186,7 @@ class Config(BaseModel):
         raise ConfigError(f"unknown source {name!r} (configured: {known})")
 
 
-def _describe(error: dict, data: dict) -> str:
+def _describe(error: ErrorDetails, data: dict[str, Any]) -> str:
     """'source[0] (ccfao): field start_urls: reason' from one pydantic error."""
     loc = list(error["loc"])
     where = ""

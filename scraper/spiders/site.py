@@ -1,9 +1,10 @@
 """The one config-driven spider: list pages → pagination → article pages.
 
 It navigates and nothing else: extraction is ``extract_article`` (pure), and everything the
-crawl learns is written by the pipelines. It asks the store only which article URLs it
-already holds, so each run fetches just what is new (a source's first run walks every list
-page: the backfill).
+crawl learns is written by the pipelines. It asks the store which article URLs it already
+holds, so each run fetches just what is new (a source's first run walks every list page: the
+backfill), which known articles are due for a revisit (the store's decaying schedule catches
+edits), and each list page's validators, so an unchanged list page costs a 304.
 """
 
 from __future__ import annotations
@@ -99,24 +100,60 @@ class SiteSpider(scrapy.Spider):
         )
         self.allowed_domains = list(source.allowed_domains)
         self.backfill = not store.backfilled(source.name)
+        # Validators of list pages seen in this run; the pipeline stores them only when the
+        # run completes, so a crash never turns unstored articles into a 304 next time.
+        self.list_validators: dict[str, tuple[str | None, str | None]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SiteSpider:
         if "store" not in kwargs:
             kwargs["store"] = Store(crawler.settings["GOVFEED_STORE"])
-        return super().from_crawler(crawler, *args, **kwargs)  # type: ignore[no-any-return]
+        spider: SiteSpider = super().from_crawler(crawler, *args, **kwargs)
+        return spider
 
     async def start(self) -> AsyncIterator[Request]:
         self.logger.info(
             "%s: %s crawl", self.source.name, "backfill" if self.backfill else "incremental"
         )
         for url in self.source.start_urls:
-            yield Request(url, callback=self.parse_listing, errback=self.listing_failed)
+            yield self.listing_request(url)
+        assert self.crawler.stats is not None
+        for url in self.store.due_for_revisit(self.source.name, self.now()):
+            self.crawler.stats.inc_value("govfeed/revisits")
+            yield Request(url, callback=self.parse_article, errback=self.article_failed)
+
+    def listing_request(self, url: str) -> Request:
+        """A list page request, conditional (ETag/Last-Modified) once the backfill is done."""
+        headers = {}
+        if not self.backfill:
+            etag, modified = self.store.list_validators(url)
+            if etag:
+                headers["If-None-Match"] = etag
+            if modified:
+                headers["If-Modified-Since"] = modified
+        return Request(
+            url,
+            headers=headers,
+            callback=self.parse_listing,
+            errback=self.listing_failed,
+            meta={"handle_httpstatus_list": [304]},  # else HttpErrorMiddleware drops it
+        )
 
     def parse_listing(self, response: Response) -> Iterator[Request]:
         stats = self.crawler.stats
         assert stats is not None
         stats.inc_value("govfeed/list_pages")
+        if response.status == 304:  # unchanged since the last complete run: nothing new
+            stats.inc_value("govfeed/list_pages_not_modified")
+            return
+        etag = response.headers.get(b"ETag")
+        modified = response.headers.get(b"Last-Modified")
+        if etag or modified:
+            requested = response.meta.get("redirect_urls", [response.url])[0]
+            self.list_validators[requested] = (
+                etag.decode("latin-1") if etag else None,
+                modified.decode("latin-1") if modified else None,
+            )
         if not isinstance(response, TextResponse):
             stats.inc_value("govfeed/list_errors/not text")
             return
@@ -132,13 +169,13 @@ class SiteSpider(scrapy.Spider):
         if self.backfill or new:
             next_url = self.next_page(response)
             if next_url:
-                yield Request(next_url, callback=self.parse_listing, errback=self.listing_failed)
+                yield self.listing_request(next_url)
 
     def parse_article(self, response: Response) -> Iterator[ArticleItem | PageFailure]:
         if not isinstance(response, TextResponse):
             yield PageFailure(self.source.name, response.url, "not html", True, self.now())
             return
-        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         article = extract_article(
             response.body, url=response.url, profile=self.profile, content_type=content_type
         )
@@ -166,14 +203,16 @@ class SiteSpider(scrapy.Spider):
 
     def listing_failed(self, failure: Failure) -> None:
         reason, _ = failure_reason(failure)
+        url = failure.request.url  # type: ignore[attr-defined]  # set by Scrapy on errbacks
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value(f"govfeed/list_errors/{reason}")
-        self.logger.error("list page %s failed: %s", failure.request.url, reason)
+        self.logger.error("list page %s failed: %s", url, reason)
 
     def article_failed(self, failure: Failure) -> Iterator[PageFailure]:
         reason, permanent = failure_reason(failure)
-        self.logger.warning("article %s failed: %s", failure.request.url, reason)
-        yield PageFailure(self.source.name, failure.request.url, reason, permanent, self.now())
+        url = failure.request.url  # type: ignore[attr-defined]  # set by Scrapy on errbacks
+        self.logger.warning("article %s failed: %s", url, reason)
+        yield PageFailure(self.source.name, url, reason, permanent, self.now())
 
     def closed(self, reason: str) -> None:
         self.store.close()
