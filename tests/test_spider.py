@@ -55,3 +55,22 @@ def test_trs_next_page_on_the_replica_list_pages() -> None:
         "http://en.changchun.gov.cn/xw/ccxw1/index_3.html", body=last.read_bytes(), encoding="utf-8"
     )
     assert trs_next_page(response) is None
+
+
+def test_live_crawls_are_polite_and_replay_crawls_are_routed_to_loopback(tmp_path) -> None:
+    from scraper.settings import crawl_settings
+    from scraper.sources import load_config
+    from tests.conftest import ROOT
+
+    config = load_config(ROOT / "sources.toml")
+    live = crawl_settings(config.settings, tmp_path / "s.sqlite3")
+    assert live["ROBOTSTXT_OBEY"] is True
+    assert live["AUTOTHROTTLE_ENABLED"] is True
+    assert live["CONCURRENT_REQUESTS_PER_DOMAIN"] == config.settings.concurrent_requests_per_domain
+    assert live["USER_AGENT"] == config.settings.user_agent.strip()
+    assert live["USER_AGENT"].startswith("govfeed/")
+    assert "GOVFEED_REPLAY_PROXY" not in live
+    assert "JOBDIR" not in live  # the store, not Scrapy's queue on disk, is what resumes a crawl
+    replay = crawl_settings(config.settings, tmp_path / "s.sqlite3", "http://127.0.0.1:9")
+    assert replay["GOVFEED_REPLAY_PROXY"] == "http://127.0.0.1:9"
+    assert replay["ROBOTSTXT_OBEY"] is True  # the replica's robots.txt is honoured too
