@@ -8,7 +8,6 @@ time here comes from the data and entries are appended in the order given (newes
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,10 +15,10 @@ from datetime import UTC, datetime
 from feedgen.feed import FeedGenerator
 
 from scraper.store import StoredArticle
+from scraper.xmlchars import strip_xml_forbidden
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # "updated" of a feed with no entries yet
 SUMMARY_CHARS = 280
-_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +31,7 @@ class FeedInfo:
     lang: str | None = None
 
 
-def _x(text: str | None) -> str:
-    return _XML_FORBIDDEN.sub("", text or "")
+_x = strip_xml_forbidden
 
 
 def entry_updated(article: StoredArticle) -> datetime:

@@ -20,14 +20,13 @@ from scrapy.statscollectors import StatsCollector
 from scraper.extract.article import Article
 from scraper.items import ArticleItem, PageFailure
 from scraper.store import Store
+from scraper.xmlchars import strip_xml_forbidden
 
-# Characters XML 1.0 forbids; one of them in a title would make a whole feed unreadable.
-_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _SPACE = re.compile(r"[ \t\r\f\v\u00a0\u3000\u200b]+")
 
 
 def clean_line(text: str) -> str:
-    return _SPACE.sub(" ", _XML_FORBIDDEN.sub("", text)).strip()
+    return _SPACE.sub(" ", strip_xml_forbidden(text)).strip()
 
 
 def clean_body(text: str) -> str:
@@ -50,7 +49,7 @@ def normalize(article: Article, zone: ZoneInfo, language: str) -> Article:
         title=clean_line(article.title or "") or None,
         source=source or None,
         body=clean_body(article.body),
-        body_html=_XML_FORBIDDEN.sub("", article.body_html),
+        body_html=strip_xml_forbidden(article.body_html),
         published=in_zone(article.published, zone),
         updated=in_zone(article.updated, zone),
         lang=article.lang or language,
@@ -150,6 +149,9 @@ class StorePipeline(_StatsPipeline):
         complete = reason == "finished" and not list_errors and not stats.get("retry_later")
         if complete and not self.store.backfilled(source.name):
             self.store.mark_backfilled(source.name, now)
+        validators = getattr(self.crawler.spider, "list_validators", None)
+        if complete and validators:  # every article these list pages link to is stored now
+            self.store.save_list_validators(source.name, validators, now)
         outcome = reason if reason != "finished" else ("failed" if list_errors else "ok")
         assert self.started_at is not None
         self.store.record_run(source.name, self.started_at, now, outcome, stats)
