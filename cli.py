@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+from datetime import datetime
 from pathlib import Path
 
 from feeds.build import build_feeds
@@ -64,6 +65,7 @@ def cmd_crawl(args: argparse.Namespace, config: Config) -> int:
         replay_dir=Path(args.replay) if args.replay else None,
         replay_latency=args.replay_latency,
         log_level="INFO" if args.verbose else "WARNING",
+        now=(lambda: args.now) if args.now else None,
     )
     for summary in summaries:
         print(summary.line())
@@ -126,6 +128,13 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def aware_datetime(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no time zone (e.g. +08:00 or Z)")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="govfeed", description=__doc__.split("\n\n")[0])
     p.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default %(default)s)")
@@ -136,6 +145,12 @@ def parser() -> argparse.ArgumentParser:
     crawl = sub.add_parser("crawl", help="crawl now (all sources, or those named)")
     crawl.add_argument("sources", nargs="*", metavar="SOURCE")
     crawl.add_argument("--no-feeds", action="store_true", help="do not rebuild feeds after")
+    crawl.add_argument(
+        "--now",
+        type=aware_datetime,
+        metavar="ISO8601",
+        help="crawl as if it were this time (with a zone), e.g. to replay a revisit days later",
+    )
     sub.add_parser("feeds", help="rebuild every feed from the store")
     run = sub.add_parser("run", help="crawl on schedule and serve the feeds")
     run.add_argument("--port", type=int, help="HTTP port (default from the config: 8080)")

@@ -6,13 +6,21 @@ handling, pipelines) runs exactly as in a live crawl. ``<root>/<host>/<path>`` a
 ``http://<host>/<path>``; a path ending in ``/`` answers from its ``index.html``; anything
 missing is a 404. Plain (non-proxy) requests are answered by their Host header, so a browser
 can look at the replica too.
+
+``https://`` URLs arrive as ``CONNECT host:443`` (how a client tunnels TLS through an HTTP
+proxy). The server accepts the tunnel and speaks TLS itself with a self-signed certificate
+made at start-up (Scrapy does not verify certificates by default), then answers the requests
+inside from the same folder, so https sites replay under their real URLs too.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import hashlib
 import mimetypes
+import ssl
+import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,9 +30,72 @@ from urllib.parse import unquote, urlsplit
 _TYPES = {".html": "text/html", ".htm": "text/html", ".shtml": "text/html", ".txt": "text/plain"}
 
 
+def _self_signed_context(host: str) -> ssl.SSLContext:
+    """A server TLS context with a fresh self-signed certificate for ``host`` (loopback only).
+
+    The certificate names the host (subjectAltName), so clients that check names but not
+    issuers, like Scrapy by default, accept it without a warning.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with tempfile.TemporaryDirectory() as tmp:  # load_cert_chain reads files only
+        pem = Path(tmp) / "replay.pem"
+        pem.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            + cert.public_bytes(serialization.Encoding.PEM)
+        )
+        context.load_cert_chain(pem)
+    return context
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _ReplayHTTPServer
     protocol_version = "HTTP/1.1"
+    tunnel_host: str | None = None  # set inside a CONNECT tunnel: requests there are https
+
+    def do_CONNECT(self) -> None:
+        """Accept the tunnel, then serve the requests inside it over TLS on this connection."""
+        host = self.path.rsplit(":", 1)[0].strip("[]").lower()
+        self.send_response(200, "Connection Established")
+        self.end_headers()
+        self.wfile.flush()
+        try:
+            tls = self.server.tls_context(host).wrap_socket(self.connection, server_side=True)
+        except (ssl.SSLError, OSError):
+            self.close_connection = True
+            return
+        self.connection = tls
+        self.rfile = tls.makefile("rb")
+        self.wfile = tls.makefile("wb")  # flushed after each request by handle_one_request
+        self.tunnel_host = host
+        self.close_connection = False  # handle() goes on reading requests, now from the tunnel
+
+    def finish(self) -> None:
+        super().finish()
+        if self.tunnel_host is not None:  # the server closes only the socket it accepted
+            self.connection.close()
 
     def do_GET(self) -> None:
         self._answer(with_body=True)
@@ -37,7 +108,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _locate(self) -> Path | None:
         target = urlsplit(self.path)
-        host = (target.hostname or self.headers.get("Host", "").split(":")[0]).lower()
+        host = (
+            target.hostname or self.tunnel_host or self.headers.get("Host", "").split(":")[0]
+        ).lower()
         path = unquote(target.path or "/")
         if not host:
             return None
@@ -53,7 +126,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.server.latency:
             time.sleep(self.server.latency)
         file = self._locate()
-        self.server.count(self.path)
+        tunnelled = self.tunnel_host and not urlsplit(self.path).hostname
+        self.server.count(f"https://{self.tunnel_host}{self.path}" if tunnelled else self.path)
         if file is None:
             body = b"<html><body><h1>404 Not Found</h1></body></html>"
             self.send_response(404)
@@ -93,8 +167,16 @@ class _ReplayHTTPServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.root = root
         self.latency = latency
+        self._contexts: dict[str, ssl.SSLContext] = {}
         self.requests: dict[str, int] = {}
         self._lock = threading.Lock()
+
+    def tls_context(self, host: str) -> ssl.SSLContext:
+        """One certificate per tunnelled host, made on first use."""
+        with self._lock:
+            if host not in self._contexts:
+                self._contexts[host] = _self_signed_context(host)
+            return self._contexts[host]
 
     def count(self, path: str) -> None:
         with self._lock:

@@ -70,6 +70,10 @@ def non_articles() -> list[Path]:
 def make_config(tmp_path: Path, schedule: str = '{ every = "6h", jitter = "10m" }') -> Path:
     """The shipped sources.toml with room for every replica article in one feed."""
     text = (ROOT / "sources.toml").read_text(encoding="utf-8")
+    blocks = text.split("\n[[source]]\n")  # this replica is ccfao's: keep only that source
+    text = "\n[[source]]\n".join(
+        b for b in blocks if not b.startswith("name =") or 'name = "ccfao"' in b
+    )
     text = text.replace("feed_entries = 50", "feed_entries = 1000")
     text = text.replace('schedule = { every = "6h", jitter = "10m" }', f"schedule = {schedule}")
     path = tmp_path / "sources.toml"
@@ -325,3 +329,20 @@ def wait_for(probe, seconds: float):
             return value
         time.sleep(0.5)
     raise AssertionError(f"condition not met within {seconds}s")
+
+
+def test_a_missing_list_page_is_a_recorded_error_not_a_crash(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("/tpxw/index.html", "/tpxw/gone/index.html"), encoding="utf-8")
+    data = tmp_path / "data"
+    result = run_govfeed("crawl", "--replay", str(SITES), data=data, config=config)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "1 errors (" in result.stdout
+    assert "list page: http 404 x1)" in result.stdout
+    summary = SUMMARY.search(result.stdout)
+    assert summary
+    picture_news = sum(1 for url in expectations() if "/tpxw/" in url)
+    assert int(summary["new"]) == len(articles()) - picture_news
+    with Store(data / "govfeed.sqlite3") as store:
+        assert not store.backfilled("ccfao")  # the next run walks the whole history again
