@@ -16,9 +16,20 @@ from typing import Any
 
 import scrapy
 from scrapy.crawler import Crawler
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    ResponseDataLossError,
+)
 from scrapy.http import Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
+from twisted.internet.error import (
+    ConnectionRefusedError,
+    DNSLookupError,
+    TCPTimedOutError,
+    TimeoutError,
+)
 from twisted.python.failure import Failure
 
 from scraper.extract import SiteProfile, extract_article, get_profile, profile_for_url
@@ -29,6 +40,12 @@ from scraper.store import Store
 _TRS_PAGER = re.compile(r"createPageHTML\s*\(([^)]*)\)")
 _ARG = re.compile(r"""\s*(?:(\d+)|["']([^"']*)["'])\s*""")
 PERMANENT_STATUSES = (404, 410)
+_FAILURE_KINDS: list[tuple[tuple[type[BaseException], ...], str]] = [
+    ((CannotResolveHostError, DNSLookupError), "dns"),
+    ((DownloadTimeoutError, TimeoutError, TCPTimedOutError), "timeout"),
+    ((DownloadConnectionRefusedError, ConnectionRefusedError), "connection refused"),
+    ((ResponseDataLossError,), "truncated response"),
+]
 
 
 def trs_next_page(response: TextResponse) -> str | None:
@@ -74,10 +91,9 @@ def failure_reason(failure: Failure) -> tuple[str, bool]:
     if failure.check(HttpError):
         status = failure.value.response.status
         return f"http {status}", status in PERMANENT_STATUSES
-    if failure.check(DNSLookupError):
-        return "dns", False
-    if failure.check(TimeoutError, TCPTimedOutError):
-        return "timeout", False
+    for kind, reason in _FAILURE_KINDS:
+        if failure.check(*kind):
+            return reason, False
     return failure.type.__name__ if failure.type else "error", False
 
 
