@@ -10,10 +10,11 @@ from __future__ import annotations
 import contextlib
 import copy
 import re
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
+from lxml import html as lxml_html
 
 from scraper.extract import metadata as mdv
 from scraper.extract.article import Article, Image
@@ -27,6 +28,7 @@ from scraper.extract.text import (
     class_words,
     clean_space,
     is_decoy,
+    is_hidden,
     parse_html,
     select,
     text_lines,
@@ -97,8 +99,29 @@ def _safe_urlsplit(url: str) -> str:
 # ---------------------------------------------------------------- title
 
 
-def _strip_site_tail(title: str, site_names: list[str]) -> str:
-    """Drop " - Site name" tails; keep the headline part."""
+def _site_names(page: _Page) -> list[str]:
+    """Names a <title> tail may carry: og:site_name, application-name, the host's label."""
+    names = [*page.md.meta.get("og:site_name", []), *page.md.meta.get("sitename", [])]
+    names += page.md.meta.get("application-name", [])
+    host = _safe_urlsplit(page.url)
+    labels = [x for x in host.split(".") if x]
+    if len(labels) >= 2:
+        names += [labels[-2], host]
+    return names
+
+
+def _is_site_name(part: str, names: set[str]) -> bool:
+    low = part.lower()
+    return low in names or low.replace(" ", "").replace("-", "") in names
+
+
+def _strip_site_tail(title: str, site_names: list[str], *, only_names: bool = False) -> str:
+    """Drop " - Site name" tails; keep the headline part.
+
+    With ``only_names`` a part is dropped only when it is one of the site's names (a visible
+    heading is already the headline; only a glued-on site name is removed).
+    """
+    names = {clean_space(n).lower() for n in site_names if n}
     for sep in TITLE_SEPARATORS:
         if sep not in title:
             continue
@@ -107,28 +130,71 @@ def _strip_site_tail(title: str, site_names: list[str]) -> str:
         parts = [p.strip() for p in title.split(sep) if p.strip()]
         if len(parts) < 2:
             continue
-        names = {clean_space(n).lower() for n in site_names if n}
-        kept = [p for p in parts if p.lower() not in names]
+        kept = [p for p in parts if not _is_site_name(p, names)]
         if kept and len(kept) < len(parts):
-            return sep.strip().join(kept) if len(kept) > 1 else kept[0]
+            return sep.join(kept) if len(kept) > 1 else kept[0]
+        if only_names:
+            continue
         longest = max(parts, key=len)
         head = parts[0]
         return head if len(head) >= 0.4 * len(title.replace(sep, "")) else longest
     return title
 
 
+def _heading_text(el: etree._Element) -> str:
+    """Visible text of a heading: no <style>/<script>, no screen-reader-only parts."""
+    work = copy.deepcopy(el)
+    for child in list(work.iter()):
+        if (
+            child is not work
+            and isinstance(child, lxml_html.HtmlElement)
+            and is_hidden(child)
+            and child.getparent() is not None
+        ):
+            child.drop_tree()  # keeps the tail text
+    return clean_space(" ".join(text_lines(work)))
+
+
 def _headings(page: _Page) -> list[str]:
     out: list[str] = []
     for tag in ("h1", "h2"):
         for el in page.tree.iter(tag):
-            if any(is_decoy(a) for a in el.iterancestors()) or is_decoy(el):
+            if is_decoy(el) or is_hidden(el):
                 continue
-            text = clean_space(el.text_content())
+            if any(is_decoy(a) or is_hidden(a) for a in el.iterancestors()):
+                continue
+            text = _heading_text(el)
             if 4 <= len(text) <= 300:
                 out.append(text)
         if out:
             break
     return out
+
+
+def _agreement(references: list[str], headings: list[str]) -> str | None:
+    """The headline on which a visible heading and a title reference agree.
+
+    A heading inside a reference (" - Site" tail) or a reference inside a heading (a kicker
+    such as "Press releases:" before the headline) both count; the pair where the shared
+    text covers most of the longer one wins, earlier references first on ties.
+    """
+    best: tuple[float, str] | None = None
+    for reference in references:
+        ref = clean_space(reference)
+        if not ref:
+            continue
+        for heading in headings:
+            if heading == ref:
+                score, text = 1.0, heading
+            elif len(heading) >= 8 and heading in ref:
+                score, text = len(heading) / len(ref), heading
+            elif len(ref) >= 8 and ref in heading:
+                score, text = len(ref) / len(heading), ref
+            else:
+                continue
+            if best is None or score > best[0]:
+                best = (score, text)
+    return best[1] if best else None
 
 
 def _title(page: _Page, art: Article) -> None:
@@ -139,8 +205,7 @@ def _title(page: _Page, art: Article) -> None:
     if gov := md.first(mdv.GOV_TITLE):
         art.title = clean_space(gov[1])
         return
-    site_names = [v for v in (md.meta.get("og:site_name") or [])]
-    site_names += [v for v in (md.meta.get("sitename") or [])]
+    site_names = _site_names(page)
     structured = md.jsonld_value("headline", "name") if md.jsonld else None
     if not isinstance(structured, str):
         structured = None
@@ -149,12 +214,9 @@ def _title(page: _Page, art: Article) -> None:
     headings = _headings(page)
     tag_title = md.title_tag or ""
     # A visible heading that is (part of) the structured or <title> title is the headline.
-    for reference in [*candidates, tag_title]:
-        ref = clean_space(reference)
-        for heading in headings:
-            if heading == ref or (len(heading) >= 8 and heading in ref):
-                art.title = heading
-                return
+    if agreed := _agreement([*candidates, tag_title], headings):
+        art.title = _strip_site_tail(agreed, site_names, only_names=True)
+        return
     if candidates:
         art.title = _strip_site_tail(clean_space(candidates[0]), site_names)
         return
@@ -211,14 +273,19 @@ _META_EVIDENCE = {
 }
 
 
-def _heuristic_date(page: _Page, title: str | None) -> FoundDate | None:
-    """A <time datetime> outside furniture, else a short dated line just under the title."""
+def _time_element_date(page: _Page) -> FoundDate | None:
+    """The first <time datetime> outside page furniture."""
     for el in page.tree.iter("time"):
         if any(is_decoy(a) for a in el.iterancestors()):
             continue
         value = el.get("datetime") or el.text_content()
         if found := parse_date(value, page.zone):
             return found
+    return None
+
+
+def _headline_date(page: _Page, title: str | None) -> FoundDate | None:
+    """A short line that is mostly a date, within a few lines under the headline."""
     lines = page.lines
     start = None
     if title:
@@ -235,6 +302,11 @@ def _heuristic_date(page: _Page, title: str | None) -> FoundDate | None:
         if found is not None and len(line) - len(found.raw) <= MAX_DATE_LINE_EXTRA:
             return found
     return None
+
+
+def _heuristic_date(page: _Page, title: str | None) -> FoundDate | None:
+    """A <time datetime> outside furniture, else a short dated line just under the title."""
+    return _time_element_date(page) or _headline_date(page, title)
 
 
 def _htmldate(page: _Page) -> FoundDate | None:
@@ -260,8 +332,37 @@ def _heuristics(page: _Page, title: str | None) -> tuple[FoundDate, str] | None:
     ours = _heuristic_date(page, title)
     theirs = _htmldate(page) if page.profile is None else None
     if theirs is not None and not (ours and ours.value.date() == theirs.value.date()):
-        return theirs, "heuristic:htmldate"
+        # htmldate may land on the modification date; a published date of ours that is
+        # earlier than that date is the more plausible one.
+        modified = _modified(page)
+        if not (
+            ours and modified and theirs.value.date() == modified.date() and ours.value < modified
+        ):
+            return theirs, "heuristic:htmldate"
     return (ours, "heuristic") if ours else None
+
+
+def _modified(page: _Page) -> datetime | None:
+    if modified := _meta_date(page, mdv.MODIFIED):
+        return modified[0].value
+    jm = page.md.jsonld_value("dateModified")
+    if isinstance(jm, str) and (found := parse_date(jm, page.zone)):
+        return found.value
+    return None
+
+
+def _checked_meta(
+    page: _Page, title: str | None, keys: tuple[str, ...], evidence: str | None
+) -> tuple[FoundDate, str, str] | None:
+    """(date, evidence, raw) from loosely named meta keys (dc.date, date ...), unless the page
+    shows another day right under the headline: those keys often carry the creation time."""
+    found = _meta_date(page, keys)
+    if found is None:
+        return None
+    near = _headline_date(page, title)
+    if near is not None and near.value.date() != found[0].value.astimezone(page.zone).date():
+        return near, "headline", near.raw
+    return found[0], evidence or f"meta:{found[1]}", found[2]
 
 
 def _dates(page: _Page, art: Article) -> None:
@@ -278,10 +379,10 @@ def _dates(page: _Page, art: Article) -> None:
         _set_date(art, found, "jsonld", jd)
     elif og := _meta_date(page, mdv.OG_DATE):
         _set_date(art, og[0], "opengraph", og[2])
-    elif dc := _meta_date(page, mdv.DC_DATE):
-        _set_date(art, dc[0], "dublincore", dc[2])
-    elif other := _meta_date(page, mdv.OTHER_DATE):
-        _set_date(art, other[0], f"meta:{other[1]}", other[2])
+    elif dc := _checked_meta(page, art.title, mdv.DC_DATE, "dublincore"):
+        _set_date(art, *dc)
+    elif other := _checked_meta(page, art.title, mdv.OTHER_DATE, None):
+        _set_date(art, *other)
     elif labelled := label_date(page.lines, page.zone):
         _set_date(art, labelled[0], "label")
     elif guessed := _heuristics(page, art.title):
@@ -291,12 +392,7 @@ def _dates(page: _Page, art: Article) -> None:
         _set_date(art, found, "url")
     else:
         art.warnings.append("published: no date in profile, meta, labels, page or URL")
-    modified = _meta_date(page, mdv.MODIFIED)
-    jm = md.jsonld_value("dateModified")
-    if modified:
-        art.updated = modified[0].value
-    elif isinstance(jm, str) and (found := parse_date(jm, page.zone)):
-        art.updated = found.value
+    art.updated = _modified(page)
 
 
 # ---------------------------------------------------------------- source, authors, channel

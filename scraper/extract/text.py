@@ -37,6 +37,13 @@ DECOY_WORDS = (
     "weather", "search",
 )  # fmt: skip
 _DECOY_SET = frozenset(DECOY_WORDS)
+# Whole class tokens of text kept only for screen readers (a hidden site name in an <h1>, a
+# ": " between kicker and headline), ordered by how common they are.
+HIDDEN_CLASSES = (
+    "aural", "visuallyhidden", "visually-hidden", "sr-only", "screen-reader-text",
+    "element-invisible", "u-visually-hidden", "offscreen", "a11y-hidden", "hide-text",
+)  # fmt: skip
+_HIDDEN_SET = frozenset(HIDDEN_CLASSES)
 _WORD_SPLIT = re.compile(r"[\s_\-]+|(?<=[a-z])(?=[A-Z])")
 
 
@@ -57,6 +64,13 @@ def is_decoy(el: etree._Element) -> bool:
     if tag in {"footer", "nav", "aside"}:
         return True
     return bool(class_words(el) & _DECOY_SET)
+
+
+def is_hidden(el: etree._Element) -> bool:
+    """Text meant for screen readers only, or hidden outright (hidden / aria-hidden)."""
+    if el.get("hidden") is not None or (el.get("aria-hidden") or "").lower() == "true":
+        return True
+    return bool(set((el.get("class") or "").lower().split()) & _HIDDEN_SET)
 
 
 def text_lines(root: etree._Element, *, skip_decoys: bool = False) -> list[str]:
