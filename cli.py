@@ -64,6 +64,7 @@ def cmd_crawl(args: argparse.Namespace, config: Config) -> int:
         data / STORE_FILE,
         replay_dir=Path(args.replay) if args.replay else None,
         replay_latency=args.replay_latency,
+        replay_proxy=args.proxy,
         log_level="INFO" if args.verbose else "WARNING",
         now=(lambda: args.now) if args.now else None,
     )
@@ -151,6 +152,8 @@ def parser() -> argparse.ArgumentParser:
         metavar="ISO8601",
         help="crawl as if it were this time (with a zone), e.g. to replay a revisit days later",
     )
+    # tests and bench/: a replay-style crawl through a forward proxy that is already running
+    crawl.add_argument("--proxy", metavar="URL", help=argparse.SUPPRESS)
     sub.add_parser("feeds", help="rebuild every feed from the store")
     run = sub.add_parser("run", help="crawl on schedule and serve the feeds")
     run.add_argument("--port", type=int, help="HTTP port (default from the config: 8080)")

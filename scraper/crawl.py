@@ -76,17 +76,20 @@ def run_crawl(
     *,
     replay_dir: Path | None = None,
     replay_latency: float = 0.0,
+    replay_proxy: str | None = None,
     log_level: str = "WARNING",
     now: Callable[[], datetime] | None = None,
 ) -> list[CrawlSummary]:
     """Crawl ``sources`` concurrently (one Scrapy crawler each) and return their summaries.
 
     ``now`` replaces the clock for everything the crawl records (fetch times, the revisit
-    schedule): a replay can be run "days later" without waiting days.
+    schedule): a replay can be run "days later" without waiting days. ``replay_proxy`` makes
+    it a replay-style crawl through a forward proxy that is already running (the tests' fault
+    server, the benchmark's replica) instead of a replay server started here.
     """
     Store(store_path).close()  # create or migrate up front: a bad store fails before any fetch
     with ExitStack() as stack:
-        proxy = None
+        proxy = replay_proxy
         if replay_dir is not None:
             proxy = stack.enter_context(ReplayServer(replay_dir, replay_latency)).proxy_url
         settings = crawl_settings(config.settings, store_path, proxy)

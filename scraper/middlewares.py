@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
 from scrapy import Request
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 
 
 class ReplayProxyMiddleware:
@@ -26,3 +31,88 @@ class ReplayProxyMiddleware:
 
     def process_request(self, request: Request, spider: object = None) -> None:
         request.meta["proxy"] = self.proxy_url
+
+
+class BlockedAddress(IgnoreRequest):
+    """A request refused because its host is, or resolves to, a non-public address."""
+
+    reason = "blocked: private address"
+
+
+Resolver = Callable[[str], list[str]]
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def resolve_host(host: str) -> list[str]:
+    """Every address ``host`` resolves to (blocking ``getaddrinfo``), or [] when it does not."""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return []  # not resolvable: the download fails as a DNS error, as it would anyway
+    return [str(info[4][0]) for info in infos]
+
+
+def is_public(address: str) -> bool:
+    """True only for a globally routable unicast address (v4, or v6 not embedding a bad v4).
+
+    Loopback, private (RFC 1918, ULA), link-local (with 169.254.169.254, the cloud metadata
+    endpoint), shared (100.64/10, e.g. 100.100.100.200), multicast, reserved, unspecified and
+    documentation ranges all fail.
+    """
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            return is_public(str(embedded))
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved)
+
+
+class PrivateAddressMiddleware:
+    """SSRF guard: refuse any request whose host resolves to a non-public address.
+
+    Every request passes here: start requests (which Scrapy's offsite filter does not check),
+    followed links and each redirect hop (RedirectMiddleware schedules the redirected request
+    anew, so it comes through this middleware again). The host is resolved and *all* of its
+    addresses must be public. Refusals raise ``BlockedAddress``, which the spider records as
+    the failure type "blocked: private address". Disabled in replay mode, where every request
+    goes to the loopback replay server on purpose.
+
+    Resolution is cached per host for the crawl (a source has a handful of hosts). Scrapy
+    resolves the host again when it connects, so a DNS answer that changes in between (DNS
+    rebinding) is not caught here; live crawls should also run where private ranges are
+    firewalled.
+    """
+
+    def __init__(self, resolve: Resolver = resolve_host, cache_size: int = 1024) -> None:
+        self.resolve = resolve
+        self.cache_size = cache_size
+        self._verdicts: dict[str, str | None] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> PrivateAddressMiddleware:
+        if crawler.settings.get("GOVFEED_REPLAY_PROXY"):
+            raise NotConfigured("replay mode: requests go to the loopback replay server")
+        return cls()
+
+    def blocked_address(self, host: str) -> str | None:
+        """The first non-public address ``host`` stands for, or None when it is public."""
+        if host not in self._verdicts:
+            if len(self._verdicts) >= self.cache_size:
+                self._verdicts.clear()
+            try:
+                addresses = [str(ipaddress.ip_address(host.strip("[]")))]
+            except ValueError:
+                addresses = self.resolve(host)
+            self._verdicts[host] = next((a for a in addresses if not is_public(a)), None)
+        return self._verdicts[host]
+
+    def process_request(self, request: Request, spider: object = None) -> None:
+        host = (urlsplit(request.url).hostname or "").lower()
+        address = self.blocked_address(host) if host else None
+        if address is not None:
+            raise BlockedAddress(f"{request.url}: {host} is {address}, not a public address")

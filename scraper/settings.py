@@ -27,7 +27,10 @@ BASE: dict[str, Any] = {
     "AUTOTHROTTLE_START_DELAY": 1.0,
     "AUTOTHROTTLE_MAX_DELAY": 30.0,
     "AUTOTHROTTLE_TARGET_CONCURRENCY": 1.0,
-    "DOWNLOADER_MIDDLEWARES": {"scraper.middlewares.ReplayProxyMiddleware": 740},
+    "DOWNLOADER_MIDDLEWARES": {
+        "scraper.middlewares.PrivateAddressMiddleware": 50,  # SSRF guard, first of all
+        "scraper.middlewares.ReplayProxyMiddleware": 740,
+    },
     "ITEM_PIPELINES": {
         "scraper.pipelines.NormalizePipeline": 100,
         "scraper.pipelines.ValidatePipeline": 200,

@@ -18,24 +18,31 @@ import scrapy
 from scrapy.crawler import Crawler
 from scrapy.exceptions import (
     CannotResolveHostError,
+    DownloadCancelledError,
     DownloadConnectionRefusedError,
     DownloadTimeoutError,
+    IgnoreRequest,
     ResponseDataLossError,
 )
 from scrapy.http import Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.defer import CancelledError
 from twisted.internet.error import (
+    ConnectionLost,
     ConnectionRefusedError,
     DNSLookupError,
     TCPTimedOutError,
     TimeoutError,
 )
 from twisted.python.failure import Failure
+from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
 from scraper.extract import SiteProfile, extract_article, get_profile, profile_for_url
 from scraper.items import ArticleItem, PageFailure
+from scraper.middlewares import BlockedAddress
 from scraper.sources import Source
 from scraper.store import Store
+from scraper.urls import url_key
 
 _TRS_PAGER = re.compile(r"createPageHTML\s*\(([^)]*)\)")
 _ARG = re.compile(r"""\s*(?:(\d+)|["']([^"']*)["'])\s*""")
@@ -44,8 +51,12 @@ _FAILURE_KINDS: list[tuple[tuple[type[BaseException], ...], str]] = [
     ((CannotResolveHostError, DNSLookupError), "dns"),
     ((DownloadTimeoutError, TimeoutError, TCPTimedOutError), "timeout"),
     ((DownloadConnectionRefusedError, ConnectionRefusedError), "connection refused"),
-    ((ResponseDataLossError,), "truncated response"),
+    # over DOWNLOAD_MAXSIZE: announced by Content-Length, or counted while receiving
+    ((DownloadCancelledError, CancelledError), "too large"),
+    ((ResponseFailed, ResponseNeverReceived), "connection lost"),
 ]
+# Magic numbers of formats that are not HTML whatever the Content-Type says.
+_BINARY_MAGIC = (b"%PDF", b"PK\x03\x04", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"\xd0\xcf\x11\xe0")
 
 
 def trs_next_page(response: TextResponse) -> str | None:
@@ -91,10 +102,27 @@ def failure_reason(failure: Failure) -> tuple[str, bool]:
     if failure.check(HttpError):
         status = failure.value.response.status
         return f"http {status}", status in PERMANENT_STATUSES
+    if failure.check(ResponseDataLossError):  # a clean close short of Content-Length, or a reset
+        cause = failure.value.__cause__
+        reasons = getattr(cause, "reasons", None) or []
+        reset = any(r.check(ConnectionLost) for r in reasons)
+        return ("connection lost" if reset else "truncated response"), False
+    if failure.check(BlockedAddress):
+        return BlockedAddress.reason, False
+    if failure.check(IgnoreRequest) and "DOWNLOAD_MAXSIZE" in str(failure.value):
+        return "too large", False  # a compressed body inflating past the limit (gzip bomb)
     for kind, reason in _FAILURE_KINDS:
         if failure.check(*kind):
             return reason, False
     return failure.type.__name__ if failure.type else "error", False
+
+
+def looks_binary(body: bytes) -> bool:
+    """A PDF, image, archive or Office file (or anything with NUL bytes) served as a page."""
+    head = body[:1024].lstrip()
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 text has NUL bytes too
+        return False
+    return head.startswith(_BINARY_MAGIC) or b"\x00" in head
 
 
 class SiteSpider(scrapy.Spider):
@@ -188,7 +216,10 @@ class SiteSpider(scrapy.Spider):
                 yield self.listing_request(next_url)
 
     def parse_article(self, response: Response) -> Iterator[ArticleItem | PageFailure]:
-        if not isinstance(response, TextResponse):
+        if not response.body.strip():  # a server glitch more often than a withdrawn page
+            yield PageFailure(self.source.name, response.url, "empty response", False, self.now())
+            return
+        if not isinstance(response, TextResponse) or looks_binary(response.body):
             yield PageFailure(self.source.name, response.url, "not html", True, self.now())
             return
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
@@ -204,7 +235,13 @@ class SiteSpider(scrapy.Spider):
             href = href.strip()
             if not href or href.startswith(("javascript:", "mailto:", "#")):
                 continue
-            url = response.urljoin(href).split("#", 1)[0]
+            try:  # one malformed href (bad port, bad IPv6 brackets) must not cost the page
+                url = response.urljoin(href).split("#", 1)[0]
+                url_key(url)
+            except ValueError:
+                assert self.crawler.stats is not None
+                self.crawler.stats.inc_value("govfeed/malformed_links")
+                continue
             if self.source.is_article_url(url):
                 seen.setdefault(url)
         return list(seen)
