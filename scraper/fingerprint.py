@@ -19,6 +19,7 @@ import re
 import struct
 import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
 
 HASH_VERSION = "v2"  # v2: boilerplate lines dropped before hashing
 _SPACE = re.compile(r"\s+")
@@ -49,10 +50,15 @@ _TOKEN = re.compile(
 )
 _EMPTY = 0xFFFFFFFF
 _FILL_STEP = 0x9E3779B1  # odd constant: densified bins differ from real ones by position
+_GOLDEN = 0x9E3779B97F4A7C15
+_M64 = (1 << 64) - 1
+
+
+_BOILERPLATE = re.compile("|".join(f"(?:{p.pattern})" for p in BOILERPLATE_LINES), re.I)
 
 
 def is_boilerplate(line: str) -> bool:
-    return any(p.fullmatch(line) for p in BOILERPLATE_LINES)
+    return _BOILERPLATE.fullmatch(line) is not None  # one pass for all patterns
 
 
 def normalize_text(text: str) -> str:
@@ -68,13 +74,27 @@ def normalize_body(body: str) -> str:
 
 def content_hash(title: str, body: str) -> str:
     """Versioned hash of title and body; a new version means a new normalization."""
-    text = f"{normalize_text(title)}\n{normalize_body(body)}"
+    return _hash(title, normalize_body(body))
+
+
+def _hash(title: str, normalized_body: str) -> str:
+    text = f"{normalize_text(title)}\n{normalized_body}"
     return f"{HASH_VERSION}:{hashlib.sha256(text.encode()).hexdigest()}"
+
+
+def fingerprints(title: str, body: str) -> tuple[str, tuple[int, ...]]:
+    """``content_hash`` and ``signature`` at once, normalizing the body only once."""
+    normalized = normalize_body(body)
+    return _hash(title, normalized), _signature(normalized)
 
 
 def shingles(text: str) -> set[str]:
     """Runs of three tokens (words, or CJK characters); a shorter text is one shingle."""
-    tokens = _TOKEN.findall(normalize_body(text))
+    return _shingles(normalize_body(text))
+
+
+def _shingles(normalized: str) -> set[str]:
+    tokens = _TOKEN.findall(normalized)
     if len(tokens) <= SHINGLE:
         return {" ".join(tokens)} if tokens else set()
     return {" ".join(tokens[i : i + SHINGLE]) for i in range(len(tokens) - SHINGLE + 1)}
@@ -87,9 +107,33 @@ def signature(body: str) -> tuple[int, ...]:
     its low bits pick the bin, its high bits compete for the bin's minimum. Empty bins are
     filled from the next non-empty bin (rotation densification), so short texts still compare.
     """
+    return _signature(normalize_body(body))
+
+
+@lru_cache(maxsize=1 << 16)
+def _token_hash(token: str) -> int:
+    return int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest(), "little")
+
+
+def _shingle_hashes(normalized: str) -> set[int]:
+    """A stable 64-bit hash per shingle, folded from cached token hashes (no string joins:
+    tokens repeat, shingles mostly do not). Token hashes are uniform, so the polynomial fold
+    (a·G + b)·G + c mod 2^64 is uniform too, in its low bits (the bin) and high bits."""
+    hashes = [_token_hash(t) for t in _TOKEN.findall(normalized)]
+    if len(hashes) < SHINGLE:
+        x = 0
+        for h in hashes:
+            x = (x * _GOLDEN + h) & _M64
+        return {x} if hashes else set()
+    g, m = _GOLDEN, _M64
+    return {
+        ((a * g + b) * g + c) & m for a, b, c in zip(hashes, hashes[1:], hashes[2:], strict=False)
+    }
+
+
+def _signature(normalized: str) -> tuple[int, ...]:
     bins = [_EMPTY] * SIGNATURE_BINS
-    for shingle in shingles(body):
-        h = int.from_bytes(hashlib.blake2b(shingle.encode(), digest_size=8).digest(), "little")
+    for h in _shingle_hashes(normalized):
         slot, value = h % SIGNATURE_BINS, h >> 32
         if value < bins[slot]:
             bins[slot] = value

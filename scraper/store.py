@@ -25,6 +25,7 @@ from scraper.extract.article import Article, Image
 from scraper.fingerprint import (
     band_keys,
     content_hash,
+    fingerprints,
     pack_signature,
     signature,
     similarity,
@@ -234,6 +235,7 @@ class Store:
             self._db.execute("PRAGMA busy_timeout = 30000")
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.execute("PRAGMA cache_size = -32000")  # 32 MB: index pages stay in memory
             self._db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
         except sqlite3.DatabaseError as exc:
@@ -340,27 +342,18 @@ class Store:
             raise ValueError("an article needs a title and a body to be stored")
         urls = identity_urls(article.url, article.canonical_url)
         keys = [url_key(u) for u in urls]
-        digest = content_hash(article.title, article.body)
-        sig = signature(article.body)
+        digest, sig = fingerprints(article.title, article.body)
         seen = _iso(fetched_at)
+        marks = ",".join("?" * len(keys))
         with self._transaction() as db:
-            marks = ",".join("?" * len(keys))
-            row = db.execute(
-                f"SELECT a.id, a.content_hash, a.first_seen FROM article_urls u JOIN articles a "
-                f"ON a.id = u.article_id WHERE u.url_key IN ({marks}) LIMIT 1",
-                keys,
-            ).fetchone()
+            row = self._known(db, keys)
             if row is not None:
                 article_id = row["id"]
                 outcome = self._update(db, row, article, digest, sig, fetched_at)
             else:
-                match = db.execute(
-                    "SELECT id FROM articles WHERE content_hash = ? ORDER BY id LIMIT 1",
-                    (digest,),
-                ).fetchone()
-                near = None if match else self._near_duplicate(db, source, article.title, sig)
-                if match is not None or near is not None:
-                    article_id, outcome = match["id"] if match else near, Outcome.DUPLICATE
+                copy_of = self._copy_of(db, source, article.title, digest, sig)
+                if copy_of is not None:
+                    article_id, outcome = copy_of, Outcome.DUPLICATE
                     db.execute("UPDATE articles SET last_seen = ? WHERE id = ?", (seen, article_id))
                 else:
                     article_id, outcome = self._insert(db, source, article, digest, sig, fetched_at)
@@ -372,6 +365,42 @@ class Store:
                 )
             db.execute(f"DELETE FROM dropped_pages WHERE url_key IN ({marks})", keys)
         return outcome
+
+    def stored_as(self, source: str, article: Article) -> int | None:
+        """The id of the stored article this page is (by URL, exact or near copy), or None.
+
+        The read-only half of ``save``: the dedupe check on its own, for the benchmark.
+        """
+        keys = [url_key(u) for u in identity_urls(article.url, article.canonical_url)]
+        digest, sig = fingerprints(article.title or "", article.body)
+        row = self._known(self._db, keys)
+        return row["id"] if row else self._copy_of(self._db, source, article.title, digest, sig)
+
+    @staticmethod
+    def _known(db: sqlite3.Connection, keys: list[str]) -> sqlite3.Row | None:
+        marks = ",".join("?" * len(keys))
+        row: sqlite3.Row | None = db.execute(
+            f"SELECT a.id, a.content_hash, a.first_seen FROM article_urls u JOIN articles a "
+            f"ON a.id = u.article_id WHERE u.url_key IN ({marks}) LIMIT 1",
+            keys,
+        ).fetchone()
+        return row
+
+    def _copy_of(
+        self,
+        db: sqlite3.Connection,
+        source: str,
+        title: str | None,
+        digest: str,
+        sig: tuple[int, ...],
+    ) -> int | None:
+        """An article stored under other URLs with the same text (exact, then near)."""
+        match = db.execute(
+            "SELECT id FROM articles WHERE content_hash = ? ORDER BY id LIMIT 1", (digest,)
+        ).fetchone()
+        if match is not None:
+            return int(match["id"])
+        return self._near_duplicate(db, source, title or "", sig)
 
     def _near_duplicate(
         self, db: sqlite3.Connection, source: str, title: str, sig: tuple[int, ...]
@@ -386,11 +415,13 @@ class Store:
         if not keys:
             return None
         marks = ",".join("?" * len(keys))
+        # CROSS JOIN keeps the band index as the outer loop: with a plain join or IN, SQLite
+        # may walk every article of the source instead (a scan that grows with the store).
         rows = db.execute(
-            f"SELECT a.id, a.title, a.signature FROM articles a WHERE a.source = ? AND a.id IN "
-            f"(SELECT article_id FROM article_bands WHERE band_key IN ({marks})) "
-            f"ORDER BY a.id LIMIT {MAX_CANDIDATES}",
-            [source, *keys],
+            f"SELECT DISTINCT a.id, a.title, a.signature FROM article_bands b "
+            f"CROSS JOIN articles a ON a.id = b.article_id "
+            f"WHERE b.band_key IN ({marks}) AND a.source = ? LIMIT {MAX_CANDIDATES}",
+            [*keys, source],
         ).fetchall()
         best: tuple[float, int] | None = None
         for row in rows:

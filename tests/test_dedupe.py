@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -276,3 +277,35 @@ def test_v1_store_is_migrated_with_new_hashes_and_signatures(tmp_path: Path) -> 
     assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
     assert db.execute("SELECT content_hash FROM articles").fetchone()[0].startswith("v2:")
     db.close()
+
+
+def test_dedupe_cost_does_not_grow_with_the_store(tmp_path: Path) -> None:
+    """Count SQLite VM steps of one save at 50 and at 1,000 stored articles: no scan."""
+    rng = random.Random(5)
+    words = [f"w{i}" for i in range(3000)]
+
+    def fresh(n: int) -> Article:
+        body = "\n".join(" ".join(rng.choices(words, k=12)) + "." for _ in range(6))
+        return article(url=f"{SITE}/express/2025/t2025_{n}.html", title=f"Report {n}", body=body)
+
+    def steps_of_one_save(store: Store, n: int) -> int:
+        count = 0
+
+        def tick() -> int:
+            nonlocal count
+            count += 1
+            return 0
+
+        store._db.set_progress_handler(tick, 1)
+        assert store.save("beijingfao", fresh(n), T0) is Outcome.NEW
+        store._db.set_progress_handler(None, 1)
+        return count
+
+    with Store(tmp_path / "store.sqlite3") as store:
+        for n in range(50):
+            store.save("beijingfao", fresh(n), T0)
+        small = sum(steps_of_one_save(store, 10_000 + i) for i in range(5))
+        for n in range(50, 1000):
+            store.save("beijingfao", fresh(n), T0)
+        large = sum(steps_of_one_save(store, 20_000 + i) for i in range(5))
+    assert large < small * 1.5, (small, large)
