@@ -14,12 +14,19 @@ import sqlite3
 import ssl
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import feedparser
 import pytest
+from scrapy.http import HtmlResponse, Request, Response
+from scrapy.utils.test import get_crawler
 
+from scraper.pipelines import StorePipeline
 from scraper.replay import ReplayServer
+from scraper.sources import Source, load_config
+from scraper.spiders.site import SiteSpider
 from scraper.store import Store
 from tests.conftest import ROOT, SITES, run_govfeed
 
@@ -163,3 +170,88 @@ def test_replay_serves_https_through_a_connect_tunnel_with_conditional_get() -> 
         assert missing.value.code == 404
         missing.value.close()
         assert replay.requests[f"{EN}/express/index.html"] == 2
+
+
+@pytest.fixture
+def spider_parts(tmp_path: Path) -> Iterator[tuple[Source, Store]]:
+    source = load_config(ROOT / "sources.toml").source("beijingfao")
+    with Store(tmp_path / "store.sqlite3") as store:
+        yield source, store
+
+
+def make_spider(source: Source, store: Store) -> SiteSpider:
+    """A spider as a crawl builds it (stats included), without a crawl."""
+    crawler = get_crawler(SiteSpider)
+    spider = SiteSpider.from_crawler(crawler, source=source, store=store)
+    crawler.spider = spider
+    assert crawler.stats is not None
+    crawler.stats.open_spider()
+    return spider
+
+
+def test_list_requests_are_conditional_only_after_the_backfill(
+    spider_parts: tuple[Source, Store],
+) -> None:
+    source, store = spider_parts
+    listing = f"{EN}/express/index.html"
+    store.save_list_validators(
+        "beijingfao", {listing: ('"v1"', "Sat, 01 Nov 2025 00:00:00 GMT")}, datetime.now(UTC)
+    )
+    first = make_spider(source, store).listing_request(listing)
+    assert b"If-None-Match" not in first.headers  # a backfill walks everything
+    assert 304 in first.meta["handle_httpstatus_list"]
+
+    store.mark_backfilled("beijingfao", datetime.now(UTC))
+    later = make_spider(source, store).listing_request(listing)
+    assert later.headers[b"If-None-Match"] == b'"v1"'
+    assert later.headers[b"If-Modified-Since"] == b"Sat, 01 Nov 2025 00:00:00 GMT"
+    other = make_spider(source, store).listing_request(f"{EN}/express/index_1.html")
+    assert b"If-None-Match" not in other.headers
+
+
+def test_a_304_list_page_yields_nothing_and_a_200_records_its_validators(
+    spider_parts: tuple[Source, Store],
+) -> None:
+    source, store = spider_parts
+    spider = make_spider(source, store)
+    listing = f"{EN}/express/index.html"
+    request = Request(listing)
+    assert list(spider.parse_listing(Response(listing, status=304, request=request))) == []
+    assert spider.crawler.stats.get_value("govfeed/list_pages_not_modified") == 1
+    assert spider.list_validators == {}
+
+    body = (SITES / HOST / "en" / "express" / "index.html").read_bytes()
+    page = HtmlResponse(
+        listing, body=body, encoding="utf-8", request=request, headers={"ETag": '"v2"'}
+    )
+    followed = [r.url for r in spider.parse_listing(page)]
+    assert followed == [
+        EXPRESS_COPY,
+        SAME_DAY,
+        BAVARIA,
+        f"{EN}/express/index_1.html",  # a backfill pages on
+    ]
+    assert spider.list_validators == {listing: ('"v2"', None)}
+
+
+@pytest.mark.parametrize(("retry_later", "kept"), [(0, True), (1, False)])
+def test_validators_are_stored_only_after_a_complete_run(
+    tmp_path: Path, retry_later: int, kept: bool
+) -> None:
+    """A list page whose articles did not all get stored must be fetched in full next time."""
+    source = load_config(ROOT / "sources.toml").source("beijingfao")
+    path = tmp_path / "store.sqlite3"
+    with Store(path) as store:
+        spider = make_spider(source, store)
+    spider.store = Store(path)
+    listing = f"{EN}/express/index.html"
+    spider.list_validators[listing] = ('"v3"', None)
+    pipeline = StorePipeline(spider.crawler, str(path))
+    pipeline.open_spider()
+    assert spider.crawler.stats is not None
+    if retry_later:
+        spider.crawler.stats.inc_value("govfeed/retry_later", retry_later)
+    pipeline.spider_closed(spider, "finished")
+    spider.store.close()
+    with Store(path) as store:
+        assert store.list_validators(listing) == (('"v3"', None) if kept else (None, None))
