@@ -223,8 +223,9 @@ def trafilatura_body(tree: etree._Element, url: str) -> Body | None:
     except ImportError:  # pragma: no cover - declared dependency
         return None
     try:
+        # trafilatura copies a tree it is handed (lxml's copy is deep): no copy of ours needed.
         doc = trafilatura.bare_extraction(
-            copy.deepcopy(tree),
+            tree,
             url=url or None,
             include_comments=False,
             with_metadata=False,

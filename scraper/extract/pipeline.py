@@ -319,9 +319,8 @@ def _htmldate(page: _Page) -> FoundDate | None:
     except ImportError:  # pragma: no cover - declared dependency
         return None
     try:
-        value = htmldate.find_date(
-            copy.deepcopy(page.tree), extensive_search=True, original_date=True
-        )
+        # htmldate copies a tree it is handed before pruning it: no copy of ours needed.
+        value = htmldate.find_date(page.tree, extensive_search=True, original_date=True)
     except (ValueError, TypeError, AttributeError, etree.LxmlError, RecursionError):
         return None
     return parse_date(value, page.zone) if value else None
