@@ -34,8 +34,20 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def canonical_url(url: str) -> str:
-    """The one spelling of ``url`` that govfeed stores and links to."""
-    url = url_query_cleaner(url.strip(), TRACKING_PARAMS, remove=True, keep_fragments=False)
+    """The one spelling of ``url`` that govfeed stores and links to.
+
+    A URL whose host or port cannot be parsed (``http://[x/``, ``http://a:99999/``) keeps its
+    own spelling minus the fragment: a link on a hostile page must not stop a crawl.
+    """
+    url = url.strip()
+    try:
+        return _canonical(url)
+    except ValueError:
+        return url.split("#", 1)[0]
+
+
+def _canonical(url: str) -> str:
+    url = url_query_cleaner(url, TRACKING_PARAMS, remove=True, keep_fragments=False)
     url = canonicalize_url(url, keep_fragments=False)
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
@@ -47,7 +59,11 @@ def canonical_url(url: str) -> str:
 
 def url_key(url: str) -> str:
     """Identity of a page for dedupe: canonical URL minus scheme and trailing slash."""
-    parts = urlsplit(canonical_url(url))
+    canonical = canonical_url(url)
+    try:
+        parts = urlsplit(canonical)
+    except ValueError:  # unparseable: its own spelling, scheme dropped, is its identity
+        return "//" + canonical.split("://", 1)[-1]
     path = parts.path.rstrip("/") or "/"
     return f"//{parts.netloc}{path}" + (f"?{parts.query}" if parts.query else "")
 
@@ -56,7 +72,10 @@ def same_site(url: str, other: str) -> bool:
     """Whether two URLs are on one host (ignoring scheme, case and a leading ``www.``)."""
 
     def host(u: str) -> str:
-        return (urlsplit(u).hostname or "").lower().removeprefix("www.")
+        try:
+            return (urlsplit(u).hostname or "").lower().removeprefix("www.")
+        except ValueError:
+            return ""
 
     return bool(host(url)) and host(url) == host(other)
 
