@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Response
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.task import deferLater
 
 
 class ReplayProxyMiddleware:
@@ -116,3 +121,81 @@ class PrivateAddressMiddleware:
         address = self.blocked_address(host) if host else None
         if address is not None:
             raise BlockedAddress(f"{request.url}: {host} is {address}, not a public address")
+
+
+def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> float | None:
+    """``Retry-After`` as seconds from now: delta-seconds or an HTTP date; None if unusable."""
+    if value is None:
+        return None
+    text = (value.decode("latin-1") if isinstance(value, bytes) else value).strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class RetryAfterMiddleware:
+    """Wait before a status retry: ``Retry-After`` when the server sends one, else a backoff.
+
+    It sits just below Scrapy's RetryMiddleware (550), so it sees a retryable response first,
+    waits (without holding a download slot: other requests go on), then hands the response on
+    and RetryMiddleware schedules the retry. The wait is ``backoff * 2**retries`` without a
+    header. A ``Retry-After`` longer than ``max_wait`` is not waited for in this run: the
+    retry is cancelled, the page counts as failed and is tried again next run.
+    """
+
+    def __init__(
+        self,
+        statuses: Iterable[int],
+        max_retries: int,
+        backoff: float = 1.0,
+        max_wait: float = 60.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.statuses = frozenset(statuses)
+        self.clock = clock  # for Retry-After dates
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.max_wait = max_wait
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
+        settings = crawler.settings
+        if not settings.getbool("RETRY_ENABLED"):
+            raise NotConfigured("retries disabled")
+        return cls(
+            statuses=settings.getlist("RETRY_HTTP_CODES"),
+            max_retries=settings.getint("RETRY_TIMES"),
+            backoff=settings.getfloat("GOVFEED_RETRY_BACKOFF", 1.0),
+            max_wait=settings.getfloat("GOVFEED_RETRY_AFTER_MAX", 60.0),
+        )
+
+    def delay(self, request: Request, response: Response) -> float | None:
+        """Seconds to wait before the retry; None when no retry will follow or it is cancelled."""
+        if int(response.status) not in self.statuses or request.meta.get("dont_retry"):
+            return None
+        retries = int(request.meta.get("retry_times", 0))
+        if retries >= int(request.meta.get("max_retry_times", self.max_retries)):
+            return None  # RetryMiddleware gives up: nothing to wait for
+        after = retry_after_seconds(response.headers.get(b"Retry-After"), self.clock())
+        if after is None:
+            return min(self.backoff * 2**retries, self.max_wait)
+        if after > self.max_wait:
+            request.meta["dont_retry"] = True
+            return None
+        return after
+
+    async def process_response(
+        self, request: Request, response: Response, spider: object = None
+    ) -> Response:
+        delay = self.delay(request, response)
+        if delay:
+            from twisted.internet import reactor
+
+            await maybe_deferred_to_future(deferLater(reactor, delay, lambda: None))
+        return response

@@ -29,8 +29,11 @@ BASE: dict[str, Any] = {
     "AUTOTHROTTLE_TARGET_CONCURRENCY": 1.0,
     "DOWNLOADER_MIDDLEWARES": {
         "scraper.middlewares.PrivateAddressMiddleware": 50,  # SSRF guard, first of all
+        "scraper.middlewares.RetryAfterMiddleware": 560,  # waits, then RetryMiddleware (550)
         "scraper.middlewares.ReplayProxyMiddleware": 740,
     },
+    "GOVFEED_RETRY_BACKOFF": 2.0,  # seconds before the first status retry, doubling after
+    "GOVFEED_RETRY_AFTER_MAX": 120.0,  # a longer Retry-After is left to the next run
     "ITEM_PIPELINES": {
         "scraper.pipelines.NormalizePipeline": 100,
         "scraper.pipelines.ValidatePipeline": 200,
@@ -59,6 +62,8 @@ def crawl_settings(
                 "AUTOTHROTTLE_ENABLED": False,
                 "DOWNLOAD_DELAY": 0,
                 "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
+                "GOVFEED_RETRY_BACKOFF": 0.0,  # Retry-After is still honoured
+                "GOVFEED_RETRY_AFTER_MAX": 5.0,
             }
         )
     return values

@@ -146,12 +146,14 @@ class _FaultHTTPServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.routes: dict[str, Fault] = {}
         self.requests: dict[str, int] = {}
+        self.times: dict[str, list[float]] = {}  # monotonic arrival times, per path
         self.stopping = threading.Event()
         self._lock = threading.Lock()
 
     def route(self, path: str) -> Fault:
         with self._lock:
             self.requests[path] = self.requests.get(path, 0) + 1
+            self.times.setdefault(path, []).append(time.monotonic())
             return self.routes.get(path, Fault("status", 404))
 
     def handle_error(self, request: object, client_address: object) -> None:
@@ -184,6 +186,11 @@ class FaultServer:
     def requests(self) -> dict[str, int]:
         with self._server._lock:
             return dict(self._server.requests)
+
+    @property
+    def times(self) -> dict[str, list[float]]:
+        with self._server._lock:
+            return {path: list(times) for path, times in self._server.times.items()}
 
     def __enter__(self) -> FaultServer:
         self._thread.start()

@@ -9,6 +9,7 @@ leave every stored article as it was, and still store the healthy new pages.
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import re
@@ -96,6 +97,7 @@ NEW_FAULTS: dict[int, tuple[Fault, str]] = {
     38: (Fault("huge"), "too large"),
     39: (Fault("binary"), "not html"),
     40: (Fault("empty"), "empty response"),
+    41: (Fault("status", 503, retry_after="3600"), "http 503"),  # longer than the run waits
 }
 # stored articles, refetched on their revisit, now broken in the same ways
 REVISIT_FAULTS: dict[int, tuple[Fault, str]] = {
@@ -161,7 +163,7 @@ def crawled(tmp_path_factory: pytest.TempPathFactory):
             "--no-feeds", data=data, config=cfg, timeout=60,
         )  # fmt: skip
         seconds = time.monotonic() - started
-        requests = server.requests
+        requests = server.times
     return data, before, second, seconds, requests
 
 
@@ -211,10 +213,48 @@ def test_stored_articles_are_untouched_and_healthy_pages_still_stored(crawled) -
 
 def test_transient_faults_are_retried_and_permanent_ones_are_not(crawled) -> None:
     _, _, _, _, requests = crawled
-    tries = {n: requests.get(article_path(n), 0) for n in NEW_FAULTS}
+    tries = {n: len(requests.get(article_path(n), [])) for n in NEW_FAULTS}
     assert tries[30] == tries[31] == tries[32] == 3  # 1 + RETRY_TIMES for 500, 503, 429
     assert tries[33] == 1  # 403 is not retried
     assert tries[37] == tries[39] == tries[40] == 1
+    assert tries[41] == 1  # Retry-After: 3600 is past the run's limit: next run, not now
+
+
+def test_retries_honour_retry_after(crawled) -> None:
+    _, _, _, _, requests = crawled
+    for n in (31, 32):  # Retry-After: 1
+        times = requests[article_path(n)]
+        gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+        assert len(gaps) == 2 and min(gaps) >= 0.9, (n, gaps)
+
+
+@pytest.mark.parametrize(
+    ("header", "retries", "expected"),
+    [
+        (None, 0, 2.0),  # backoff, doubling
+        (None, 1, 4.0),
+        (b"7", 0, 7.0),
+        (b"Wed, 21 Oct 2026 07:28:10 GMT", 0, 10.0),
+        (b"3600", 0, None),  # past max_wait: no retry in this run
+        (b"soon", 1, 4.0),  # unusable header: backoff
+        (None, 2, None),  # retries used up: RetryMiddleware gives up, nothing to wait for
+    ],
+)
+def test_retry_wait(header: bytes | None, retries: int, expected: float | None) -> None:
+    from datetime import UTC, datetime
+
+    from scrapy import Request
+    from scrapy.http import Response
+
+    from scraper.middlewares import RetryAfterMiddleware
+
+    now = datetime(2026, 10, 21, 7, 28, 0, tzinfo=UTC)
+    middleware = RetryAfterMiddleware([503], 2, backoff=2.0, max_wait=60, clock=lambda: now)
+    request = Request("http://x.gov.example/", meta={"retry_times": retries})
+    headers = {"Retry-After": header} if header else {}
+    response = Response(request.url, status=503, headers=headers)
+    assert middleware.delay(request, response) == expected
+    assert request.meta.get("dont_retry", False) is (header == b"3600")
 
 
 def test_malformed_links_on_a_list_page_are_skipped_not_fatal(tmp_path: Path) -> None:
