@@ -47,8 +47,11 @@ DATE_MISSES: set[str] = set()
 # return, and the visible <h1> is "Energiewende, Mobilität und nachhaltiges Wirtschaften".
 TITLE_MISSES = {"html/bmbf.de.energiewende.html.gz"}
 TITLE_WHY = "label starts with a screen-reader ': '; we give the <title> headline"
-# Bodies where linked teasers under the article leak in (trafilatura leaks them too).
-BODY_MISSES = {"html/bmas.de-anforderungen.html.gz", "html/zoll.de-Tabaksteuer.html.gz"}
+# Bodies with linked teasers under the article: none left (a trailing link-only paragraph or
+# teaser box is dropped). Still counted once each, within the one leak allowed: bmas.de's
+# "FAQs Betrieblicher Infektionsschutz" also occurs inside an article sentence, and zoll.de's
+# mid-body download line "… PDF | 38 KB" stays.
+BODY_MISSES: set[str] = set()
 
 
 @pytest.mark.parametrize("key", sorted(GNE))

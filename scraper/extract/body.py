@@ -17,7 +17,14 @@ from lxml import html as lxml_html
 
 from scraper.extract.article import Image
 from scraper.extract.sanitize import sanitize_html
-from scraper.extract.text import INVISIBLE_TAGS, clean_space, is_decoy, select, text_lines
+from scraper.extract.text import (
+    INVISIBLE_TAGS,
+    class_words,
+    clean_space,
+    is_decoy,
+    select,
+    text_lines,
+)
 
 # Content containers of Chinese government CMSs, ordered by how specific they are.
 GOV_CONTAINERS = (
@@ -30,6 +37,12 @@ GOV_CONTAINERS = (
 )
 MIN_CONTAINER_TEXT = 30
 MIN_IMAGE_SIDE = 50
+# class/tag words of a teaser box pointing to another page, ordered by how sure a match is.
+TEASER_WORDS = ("teaser", "teasers", "inlineteaser", "linkbox")
+_TEASER_SET = frozenset(TEASER_WORDS)
+POINTER_LINK_DENSITY = 0.8
+MAX_TRAILING_POINTERS = 4
+_POINTER_BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "div", "dd", "dt", "td")
 _FILENAME = re.compile(r"^[\w.-]+\.(?:jpe?g|png|gif|webp|bmp)$", re.I)
 
 
@@ -216,6 +229,77 @@ def _tei_to_html(body: etree._Element) -> str:
     return _inner_html(work)
 
 
+def _is_link(el: etree._Element) -> bool:
+    """<a href>, or a custom element acting as one (<pp-link href>); an <article href> that
+    a script makes clickable is not a link."""
+    tag = el.tag if isinstance(el.tag, str) else ""
+    return el.get("href") is not None and (tag == "a" or "-" in tag)
+
+
+def _link_density(el: etree._Element) -> float:
+    total = len(clean_space(el.text_content()))
+    if not total:
+        return 0.0
+    linked = sum(len(clean_space(a.text_content())) for a in el.iterdescendants() if _is_link(a))
+    return linked / total
+
+
+def _is_pointer(el: etree._Element) -> bool:
+    """A block that only points elsewhere: link text, or part of a teaser box."""
+    if _link_density(el) >= POINTER_LINK_DENSITY:
+        return True
+    for node in (el, *el.iterancestors()):
+        if node.tag == "body":
+            break
+        if _is_link(node):
+            return True
+        tag_words = set(str(node.tag).lower().split("-")) if isinstance(node.tag, str) else set()
+        if (class_words(node) | tag_words) & _TEASER_SET:
+            return True
+    return False
+
+
+def _blocks_showing(tree: etree._Element, text: str) -> list[etree._Element]:
+    """Block elements whose whole visible text is ``text``, found from the text nodes that
+    hold its first word (no full-tree text_content() walk)."""
+    head = text.split(" ", 1)[0][:40]
+    if not head:
+        return []
+    try:
+        nodes = tree.xpath("//text()[contains(., $head)]", head=head)
+    except (etree.XPathError, ValueError):
+        return []
+    found: list[etree._Element] = []
+    for node in nodes[:50]:
+        el = node.getparent() if hasattr(node, "getparent") else None
+        for _ in range(8):
+            if el is None or not isinstance(el.tag, str):
+                break
+            if el.tag in _POINTER_BLOCKS:
+                content = clean_space(el.text_content())
+                if content == text:
+                    if all(el is not f for f in found):
+                        found.append(el)
+                    break
+                if len(content) > len(text):
+                    break
+            el = el.getparent()
+    return found
+
+
+def trailing_pointers(lines: list[str], tree: etree._Element) -> int:
+    """How many of the last lines are links or teasers in the page ("Read more", a download,
+    a related-topic box) rather than article text: every block showing the line must be one."""
+    count = 0
+    for line in reversed(lines[-MAX_TRAILING_POINTERS:]):
+        text = line.removeprefix("- ")
+        blocks = _blocks_showing(tree, text)
+        if not blocks or not all(_is_pointer(el) for el in blocks):
+            break
+        count += 1
+    return count if count < len(lines) else 0
+
+
 def trafilatura_body(tree: etree._Element, url: str) -> Body | None:
     """Main content by trafilatura on a copy of our tree (metadata off: we do our own)."""
     try:
@@ -238,6 +322,14 @@ def trafilatura_body(tree: etree._Element, url: str) -> Body | None:
     text = (doc.text or "").strip()
     if not text:
         return None
-    lines = [clean_space(line) for line in text.split("\n")]
+    lines = [line for line in (clean_space(x) for x in text.split("\n")) if line]
+    if cut := trailing_pointers(lines, tree):
+        dropped = set(lines[-cut:])
+        lines = lines[:-cut]
+        if doc.body is not None:
+            for child in reversed(list(doc.body)):
+                if clean_space("".join(child.itertext())) not in dropped:
+                    break
+                doc.body.remove(child)
     html = _tei_to_html(doc.body) if doc.body is not None else ""
-    return Body("\n".join(line for line in lines if line), sanitize_html(html), [], "trafilatura")
+    return Body("\n".join(lines), sanitize_html(html), [], "trafilatura")
