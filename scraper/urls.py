@@ -36,8 +36,9 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 def canonical_url(url: str) -> str:
     """The one spelling of ``url`` that govfeed stores and links to.
 
-    A URL whose host or port cannot be parsed (``http://[x/``, ``http://a:99999/``) keeps its
-    own spelling minus the fragment: a link on a hostile page must not stop a crawl.
+    A URL without a host, or whose host or port cannot be parsed (``http://[x/``,
+    ``http://a:99999/``), keeps its own spelling minus the fragment: a link on a hostile page
+    must not stop a crawl.
     """
     url = url.strip()
     try:
@@ -47,6 +48,8 @@ def canonical_url(url: str) -> str:
 
 
 def _canonical(url: str) -> str:
+    if not urlsplit(url).hostname:
+        raise ValueError(f"no host in {url!r}")
     url = url_query_cleaner(url, TRACKING_PARAMS, remove=True, keep_fragments=False)
     url = canonicalize_url(url, keep_fragments=False)
     parts = urlsplit(url)
