@@ -125,6 +125,12 @@ def select(root: etree._Element, css: str) -> list[etree._Element]:
         return []
 
 
+# Comments and processing instructions are dropped at parse time: they are never visible, and
+# left in the tree they split text runs, which made trafilatura (handed our tree) lose
+# paragraphs it finds when it parses the same page itself. (A parser per call: lxml parsers
+# must not be shared between threads, and building one is cheap.)
+
+
 def parse_html(text: str) -> lxml_html.HtmlElement | None:
     """An lxml tree, or None when there is nothing parseable."""
     if not text.strip():
@@ -132,11 +138,12 @@ def parse_html(text: str) -> lxml_html.HtmlElement | None:
     # lxml refuses str input with an XML encoding declaration, and NULs truncate the parse.
     text = text.replace("\x00", "")
     text = re.sub(r"^\s*<\?xml[^>]*>", "", text, count=1)
+    parser = lxml_html.HTMLParser(remove_comments=True, remove_pis=True)
     try:
-        tree = lxml_html.document_fromstring(text)
+        tree = lxml_html.document_fromstring(text, parser=parser)
     except (etree.ParserError, ValueError):
         try:
-            tree = lxml_html.fragment_fromstring(text, create_parent="div")
+            tree = lxml_html.fragment_fromstring(text, create_parent="div", parser=parser)
         except (etree.ParserError, ValueError):
             return None
     return tree
