@@ -46,7 +46,10 @@ DATE_MISSES: set[str] = set()
 # the page's <title>/meta title say "Energiewende und nachhaltiges Wirtschaften", which we
 # return, and the visible <h1> is "Energiewende, Mobilität und nachhaltiges Wirtschaften".
 TITLE_MISSES = {"html/bmbf.de.energiewende.html.gz"}
-TITLE_WHY = "label starts with a screen-reader ': '; we give the <title> headline"
+TITLE_WHY = (
+    "govfeed returns the shorter <title> headline, not the visible <h1> 'Energiewende, "
+    "Mobilität und …'; the label also carries the h1's screen-reader ': ' prefix"
+)
 # Bodies with linked teasers under the article: none left (a trailing link-only paragraph or
 # teaser box is dropped). Still counted once each, within the one leak allowed: bmas.de's
 # "FAQs Betrieblicher Infektionsschutz" also occurs inside an article sentence, and zoll.de's
