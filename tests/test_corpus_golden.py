@@ -2,7 +2,7 @@
 
 Expected values are the corpus's hand labels (gne-zh labels.json, whitehouse labels.json,
 htmldate/trafilatura ground truth for gov-tagged pages), spot-checked against the HTML.
-Known misses are marked xfail (strict), so fixing one shows up as a pass to record.
+The one known miss is a strict xfail with its reason, so fixing it shows up as a pass.
 """
 
 from __future__ import annotations
@@ -38,9 +38,8 @@ EVAL = {
     for k, v in _load("trafilatura-eval/evaldata.json").items()
     if "gov" in v.get("selection_tags", [])
 }
-# Known date misses: none left (bmel.de: htmldate's day was the og:updated_time day;
-# umweltbundesamt.de: dcterms.date is the creation time, the day under the headline is later).
-DATE_MISSES: set[str] = set()
+# Date traps covered here: bmel.de (htmldate's day is the og:updated_time day) and
+# umweltbundesamt.de (dcterms.date is the creation time; the day under the headline is later).
 # The label is ": Energiewende, Mobilität …" (leading ": " from a screen-reader-only span);
 # the page's <title>/meta title say "Energiewende und nachhaltiges Wirtschaften", which we
 # return, and the visible <h1> is "Energiewende, Mobilität und nachhaltiges Wirtschaften".
@@ -49,11 +48,10 @@ TITLE_WHY = (
     "govfeed returns the shorter <title> headline, not the visible <h1> 'Energiewende, "
     "Mobilität und …'; the label also carries the h1's screen-reader ': ' prefix"
 )
-# Bodies with linked teasers under the article: none left (a trailing link-only paragraph or
-# teaser box is dropped). Still counted once each, within the one leak allowed: bmas.de's
-# "FAQs Betrieblicher Infektionsschutz" also occurs inside an article sentence, and zoll.de's
+# Bodies with linked teasers under the article (bmas.de, zoll.de) pass: a trailing link-only
+# paragraph or teaser box is dropped. Within the one leak allowed: bmas.de's "FAQs
+# Betrieblicher Infektionsschutz" also occurs inside an article sentence, and zoll.de's
 # mid-body download line "… PDF | 38 KB" stays.
-BODY_MISSES: set[str] = set()
 
 
 def test_the_corpus_is_there() -> None:
@@ -94,11 +92,7 @@ def test_whitehouse_labels(key: str) -> None:
         assert str(label["content_first_words"]) in art.body[:400]
 
 
-@pytest.mark.parametrize(
-    "key",
-    [pytest.param(k, marks=pytest.mark.xfail(reason="known miss")) if k in DATE_MISSES else k
-     for k in sorted(DATES)],
-)  # fmt: skip
+@pytest.mark.parametrize("key", sorted(DATES))
 def test_gov_page_dates(key: str) -> None:
     item = DATES[key]
     art = extract_article(_page(CORPUS / "htmldate-eval" / key), str(item["url"]))
@@ -118,11 +112,7 @@ def test_gov_page_titles(key: str) -> None:
     assert art.title == item["title"]
 
 
-@pytest.mark.parametrize(
-    "key",
-    [pytest.param(k, marks=pytest.mark.xfail(reason="known miss")) if k in BODY_MISSES else k
-     for k in sorted(EVAL)],
-)  # fmt: skip
+@pytest.mark.parametrize("key", sorted(EVAL))
 def test_gov_page_bodies(key: str) -> None:
     item = EVAL[key]
     art = extract_article(_page(CORPUS / "trafilatura-eval" / key), str(item["url"]))
