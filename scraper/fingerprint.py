@@ -19,10 +19,10 @@ import re
 import struct
 import unicodedata
 from collections.abc import Sequence
-from functools import lru_cache
+
+import numpy as np
 
 HASH_VERSION = "v2"  # v2: boilerplate lines dropped before hashing
-_SPACE = re.compile(r"\s+")
 
 # Whole lines that templates add around the text; order does not matter, any match drops the
 # line. Anchored and short-bounded, so a sentence that merely starts with "Source" survives.
@@ -63,7 +63,7 @@ def is_boilerplate(line: str) -> bool:
 
 def normalize_text(text: str) -> str:
     """NFKC, whitespace collapsed, case folded: differences no reader would call an edit."""
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
+    return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()  # = re \s+
 
 
 def normalize_body(body: str) -> str:
@@ -110,33 +110,44 @@ def signature(body: str) -> tuple[int, ...]:
     return _signature(normalize_body(body))
 
 
-@lru_cache(maxsize=1 << 16)
-def _token_hash(token: str) -> int:
-    return int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest(), "little")
+class _TokenHashes(dict[str, int]):
+    """Token → stable 64-bit hash, computed once per token (tokens repeat, a lot). Bounded:
+    emptied when it grows past ``_TOKEN_CACHE`` entries, so a long crawl holds no more."""
+
+    def __missing__(self, token: str) -> int:
+        if len(self) >= _TOKEN_CACHE:
+            self.clear()
+        value = self[token] = int.from_bytes(
+            hashlib.blake2b(token.encode(), digest_size=8).digest(), "little"
+        )
+        return value
 
 
-def _shingle_hashes(normalized: str) -> set[int]:
-    """A stable 64-bit hash per shingle, folded from cached token hashes (no string joins:
-    tokens repeat, shingles mostly do not). Token hashes are uniform, so the polynomial fold
-    (a·G + b)·G + c mod 2^64 is uniform too, in its low bits (the bin) and high bits."""
-    hashes = [_token_hash(t) for t in _TOKEN.findall(normalized)]
+_TOKEN_CACHE = 1 << 17
+_token_hashes = _TokenHashes()
+
+
+def _shingle_hashes(normalized: str) -> np.ndarray:
+    """A stable 64-bit hash per shingle, folded from the token hashes: (a·G + b)·G + c mod
+    2^64. Token hashes are uniform, so the fold is too, in its low bits (the bin) and high
+    bits. Vectorized: numpy's uint64 arithmetic wraps mod 2^64, as the fold wants."""
+    hashes = np.fromiter(
+        map(_token_hashes.__getitem__, _TOKEN.findall(normalized)), dtype=np.uint64
+    )
     if len(hashes) < SHINGLE:
         x = 0
-        for h in hashes:
+        for h in hashes.tolist():
             x = (x * _GOLDEN + h) & _M64
-        return {x} if hashes else set()
-    g, m = _GOLDEN, _M64
-    return {
-        ((a * g + b) * g + c) & m for a, b, c in zip(hashes, hashes[1:], hashes[2:], strict=False)
-    }
+        return np.array([x] if len(hashes) else [], dtype=np.uint64)
+    g = np.array(_GOLDEN, dtype=np.uint64)
+    return (hashes[:-2] * g + hashes[1:-1]) * g + hashes[2:]
 
 
 def _signature(normalized: str) -> tuple[int, ...]:
-    bins = [_EMPTY] * SIGNATURE_BINS
-    for h in _shingle_hashes(normalized):
-        slot, value = h % SIGNATURE_BINS, h >> 32
-        if value < bins[slot]:
-            bins[slot] = value
+    hashes = _shingle_hashes(normalized)
+    minima = np.full(SIGNATURE_BINS, _EMPTY, dtype=np.uint64)
+    np.minimum.at(minima, (hashes % SIGNATURE_BINS).astype(np.intp), hashes >> np.uint64(32))
+    bins = minima.tolist()
     if all(v == _EMPTY for v in bins):
         return tuple(bins)
     filled = list(bins)

@@ -23,7 +23,6 @@ INVISIBLE_TAGS = frozenset(
     {"script", "style", "noscript", "template", "head", "select", "textarea", "button", "svg",
      "iframe", "object", "embed", "input", "map", "canvas"}
 )  # fmt: skip
-_SPACE = re.compile(r"[ \t\r\f\v\u00a0\u3000\u200b\ufeff]+")
 
 # class/id words of page furniture that holds decoy dates and titles, ordered by how sure a
 # match is. Matched as whole words of the class/id (split on -, _, space, camelCase).
@@ -47,9 +46,17 @@ _HIDDEN_SET = frozenset(HIDDEN_CLASSES)
 _WORD_SPLIT = re.compile(r"[\s_\-]+|(?<=[a-z])(?=[A-Z])")
 
 
+_ZERO_WIDTH = {0x200B: " ", 0xFEFF: " "}
+
+
 def clean_space(text: str) -> str:
-    """Collapse runs of spaces (incl. NBSP and ideographic space) and trim."""
-    return _SPACE.sub(" ", text).strip()
+    """Collapse runs of spaces (incl. NBSP, ideographic and zero-width space) and trim; line
+    breaks stay. ``str.split`` does the work: several times faster than a regex on long text."""
+    if "\u200b" in text or "\ufeff" in text:
+        text = text.translate(_ZERO_WIDTH)
+    if "\n" not in text:
+        return " ".join(text.split())
+    return "\n".join(" ".join(line.split()) for line in text.split("\n")).strip()
 
 
 def class_words(el: etree._Element) -> set[str]:
