@@ -7,7 +7,6 @@ crawl stats under ``govfeed/``, which is where the per-source crawl summary come
 from __future__ import annotations
 
 import dataclasses
-import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -18,15 +17,15 @@ from scrapy.http import Response
 from scrapy.statscollectors import StatsCollector
 
 from scraper.extract.article import Article
+from scraper.extract.text import clean_space
 from scraper.items import ArticleItem, PageFailure
 from scraper.store import Store
 from scraper.xmlchars import strip_xml_forbidden
 
-_SPACE = re.compile(r"[ \t\r\f\v\u00a0\u3000\u200b]+")
-
 
 def clean_line(text: str) -> str:
-    return _SPACE.sub(" ", strip_xml_forbidden(text)).strip()
+    # printable text has no XML-forbidden character: skip the regex for nearly every line
+    return clean_space(text if text.isprintable() else strip_xml_forbidden(text))
 
 
 def clean_body(text: str) -> str:
