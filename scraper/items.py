@@ -1,4 +1,4 @@
-"""What the spider hands the pipelines: one extracted page and where it came from."""
+"""What the spider hands the pipelines (a fetched page, a failure) and what extraction makes."""
 
 from __future__ import annotations
 
@@ -9,10 +9,22 @@ from scraper.extract.article import Article
 
 
 @dataclass(slots=True)
-class ArticleItem:
+class FetchedPage:
+    """An article page as downloaded; the extract pipeline turns it into an ArticleItem."""
+
     source: str  # the source's slug in sources.toml
-    article: Article
+    url: str
+    body: bytes
+    content_type: str  # the HTTP header, for its charset
     fetched_at: datetime  # aware; when the page was downloaded
+
+
+@dataclass(slots=True)
+class ArticleItem:
+    source: str
+    article: Article
+    fetched_at: datetime
+    prints: tuple[str, tuple[int, ...]] | None = None  # content hash and signature, if known
 
 
 @dataclass(slots=True)

@@ -1,4 +1,4 @@
-"""Item pipelines: normalize → validate → store (which also dedupes).
+"""Item pipelines: extract (and normalize) → validate → store (which also dedupes).
 
 Order lives in ``ITEM_PIPELINES`` (scraper/settings.py). Each stage counts what it does in the
 crawl stats under ``govfeed/``, which is where the per-source crawl summary comes from.
@@ -6,9 +6,8 @@ crawl stats under ``govfeed/``, which is where the per-source crawl summary come
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
-from zoneinfo import ZoneInfo
+from typing import ClassVar
 
 from scrapy import signals
 from scrapy.crawler import Crawler
@@ -16,44 +15,9 @@ from scrapy.exceptions import DropItem
 from scrapy.http import Response
 from scrapy.statscollectors import StatsCollector
 
-from scraper.extract.article import Article
-from scraper.extract.text import clean_space
-from scraper.items import ArticleItem, PageFailure
+from scraper.extract_pool import ExtractionPool, auto_workers
+from scraper.items import ArticleItem, FetchedPage, PageFailure
 from scraper.store import Store
-from scraper.xmlchars import strip_xml_forbidden
-
-
-def clean_line(text: str) -> str:
-    # printable text has no XML-forbidden character: skip the regex for nearly every line
-    return clean_space(text if text.isprintable() else strip_xml_forbidden(text))
-
-
-def clean_body(text: str) -> str:
-    """One paragraph per line, inner whitespace collapsed, blank lines gone."""
-    lines = (clean_line(line) for line in text.splitlines())
-    return "\n".join(line for line in lines if line)
-
-
-def in_zone(value: datetime | None, zone: ZoneInfo) -> datetime | None:
-    """A zone-aware time in the site's zone; a naive one is taken as the site's local time."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=zone) if value.tzinfo is None else value.astimezone(zone)
-
-
-def normalize(article: Article, zone: ZoneInfo, language: str) -> Article:
-    source = clean_line(article.source or "")
-    return dataclasses.replace(
-        article,
-        title=clean_line(article.title or "") or None,
-        source=source or None,
-        body=clean_body(article.body),
-        body_html=strip_xml_forbidden(article.body_html),
-        published=in_zone(article.published, zone),
-        updated=in_zone(article.updated, zone),
-        lang=article.lang or language,
-        authors=[a for a in (clean_line(a) for a in article.authors) if a],
-    )
 
 
 class _StatsPipeline:
@@ -70,14 +34,38 @@ class _StatsPipeline:
         return self.crawler.stats
 
 
-class NormalizePipeline(_StatsPipeline):
-    """Whitespace, control characters, and dates into the site's time zone."""
+class ExtractPipeline(_StatsPipeline):
+    """Fetched pages → normalized articles with fingerprints (``scraper.extract_pool.prepare``),
+    in worker processes when there are cores to spare. One pool serves every spider of the
+    crawl process."""
 
-    def process_item(self, item: object) -> object:
-        if isinstance(item, ArticleItem):
-            source = self.crawler.spider.source  # type: ignore[union-attr]
-            item.article = normalize(item.article, ZoneInfo(source.timezone), source.language)
-        return item
+    _pool: ClassVar[ExtractionPool | None] = None
+    _users: ClassVar[int] = 0
+
+    def open_spider(self) -> None:
+        cls = type(self)
+        if cls._pool is None:
+            workers = self.crawler.settings.get("GOVFEED_EXTRACT_WORKERS")
+            cls._pool = ExtractionPool(auto_workers() if workers is None else int(workers))
+        cls._users += 1
+
+    def close_spider(self) -> None:
+        cls = type(self)
+        cls._users -= 1
+        if cls._users == 0 and cls._pool is not None:
+            cls._pool.close()
+            cls._pool = None
+
+    async def process_item(self, item: object) -> object:
+        if not isinstance(item, FetchedPage):
+            return item
+        assert self._pool is not None
+        source = self.crawler.spider.source  # type: ignore[union-attr]
+        profile = self.crawler.spider.profile  # type: ignore[union-attr]
+        article, prints = await self._pool.prepare(
+            item.body, item.url, item.content_type, profile, source.timezone, source.language
+        )
+        return ArticleItem(item.source, article, item.fetched_at, prints)
 
 
 class ValidatePipeline(_StatsPipeline):
@@ -121,17 +109,19 @@ class StorePipeline(_StatsPipeline):
             else:
                 self.store.record_dropped(item.source, item.url, item.reason, item.fetched_at)
         elif isinstance(item, ArticleItem):
-            outcome = self.store.save(item.source, item.article, item.fetched_at)
+            outcome = self.store.save(item.source, item.article, item.fetched_at, item.prints)
             self.stats.inc_value(f"govfeed/articles/{outcome.value}")
         return item
 
     def item_dropped(
         self, item: object, response: Response, exception: BaseException, spider: object
     ) -> None:
-        if isinstance(item, ArticleItem) and self.store is not None:
+        # Scrapy reports the item as the spider yielded it: the fetched page, not the article
+        if isinstance(item, FetchedPage | ArticleItem) and self.store is not None:
             reason = str(exception) or type(exception).__name__
+            url = item.url if isinstance(item, FetchedPage) else item.article.url
             self.stats.inc_value(f"govfeed/dropped/{reason}")
-            self.store.record_dropped(item.source, item.article.url, reason, item.fetched_at)
+            self.store.record_dropped(item.source, url, reason, item.fetched_at)
 
     def spider_closed(self, spider: object, reason: str) -> None:
         """Record the run; a complete, error-free first walk ends the source's backfill."""

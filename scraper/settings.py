@@ -35,7 +35,7 @@ BASE: dict[str, Any] = {
     "GOVFEED_RETRY_BACKOFF": 2.0,  # seconds before the first status retry, doubling after
     "GOVFEED_RETRY_AFTER_MAX": 120.0,  # a longer Retry-After is left to the next run
     "ITEM_PIPELINES": {
-        "scraper.pipelines.NormalizePipeline": 100,
+        "scraper.pipelines.ExtractPipeline": 100,
         "scraper.pipelines.ValidatePipeline": 200,
         "scraper.pipelines.StorePipeline": 900,
     },
@@ -53,6 +53,7 @@ def crawl_settings(
             "CONCURRENT_REQUESTS_PER_DOMAIN": settings.concurrent_requests_per_domain,
             "DOWNLOAD_DELAY": settings.download_delay,
             "DOWNLOAD_TIMEOUT": settings.download_timeout,
+            "GOVFEED_EXTRACT_WORKERS": settings.extract_workers,
         }
     )
     if replay_proxy:

@@ -161,6 +161,8 @@ class Settings(BaseModel):
     feed_entries: int = Field(default=50, ge=1, le=10000)
     port: int = Field(default=8080, ge=0, le=65535)
     max_concurrent_crawls: int = Field(default=2, ge=1)
+    # processes that extract pages while the crawl downloads; unset: one per spare core (max 4)
+    extract_workers: int | None = Field(default=None, ge=0, le=32)
 
 
 class Config(BaseModel):

@@ -330,19 +330,26 @@ class Store:
 
     # -- what the pipeline writes ------------------------------------------------------------
 
-    def save(self, source: str, article: Article, fetched_at: datetime) -> Outcome:
+    def save(
+        self,
+        source: str,
+        article: Article,
+        fetched_at: datetime,
+        prints: tuple[str, tuple[int, ...]] | None = None,
+    ) -> Outcome:
         """Store one extracted article in one transaction and say what it was.
 
         Matching, cheapest first, each an indexed look-up: a URL the article is known under
         (a re-crawl: unchanged, or an edit), the exact content hash (a verbatim copy under a
         new URL), then near-duplicate candidates sharing an LSH band, verified by similarity
-        and title. A copy becomes one more URL of the stored article.
+        and title. A copy becomes one more URL of the stored article. ``prints`` are the
+        article's ``fingerprints(title, body)`` when the caller already has them.
         """
         if not article.title or not article.body:
             raise ValueError("an article needs a title and a body to be stored")
         urls = identity_urls(article.url, article.canonical_url)
         keys = [url_key(u) for u in urls]
-        digest, sig = fingerprints(article.title, article.body)
+        digest, sig = prints or fingerprints(article.title, article.body)
         seen = _iso(fetched_at)
         marks = ",".join("?" * len(keys))
         with self._transaction() as db:

@@ -11,7 +11,8 @@ from scrapy.exceptions import DropItem
 
 from scraper.extract.article import Article
 from scraper.items import ArticleItem
-from scraper.pipelines import NormalizePipeline, ValidatePipeline, clean_body, normalize
+from scraper.normalize import clean_body, normalize
+from scraper.pipelines import ValidatePipeline
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 URL = "http://en.changchun.gov.cn/xw/ccxw1/202008/t20200803_2383368.html"
@@ -62,16 +63,3 @@ def test_pages_without_title_or_body_are_dropped_with_a_reason(
     item = ArticleItem("ccfao", Article(url=URL, title=title, body=body), datetime.now(UTC))
     with pytest.raises(DropItem, match=f"^{reason}$"):
         ValidatePipeline(SimpleNamespace()).process_item(item)
-
-
-def test_normalize_pipeline_uses_the_sources_zone() -> None:
-    source = SimpleNamespace(timezone="Europe/Berlin", language="de")
-    crawler = SimpleNamespace(spider=SimpleNamespace(source=source))
-    item = ArticleItem(
-        "x",
-        Article(url=URL, title="T", body="B", published=datetime(2024, 3, 11)),
-        datetime.now(UTC),
-    )
-    out = NormalizePipeline(crawler).process_item(item)
-    assert out.article.published == datetime(2024, 3, 11, tzinfo=ZoneInfo("Europe/Berlin"))
-    assert out.article.lang == "de"

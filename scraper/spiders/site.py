@@ -1,10 +1,10 @@
 """The one config-driven spider: list pages → pagination → article pages.
 
-It navigates and nothing else: extraction is ``extract_article`` (pure), and everything the
-crawl learns is written by the pipelines. It asks the store which article URLs it already
-holds, so each run fetches just what is new (a source's first run walks every list page: the
-backfill), which known articles are due for a revisit (the store's decaying schedule catches
-edits), and each list page's validators, so an unchanged list page costs a 304.
+It navigates and nothing else: the pages it fetches go to the pipelines, which extract them
+(``extract_article``, pure) and write everything the crawl learns. It asks the store which
+article URLs it already holds, so each run fetches just what is new (a source's first run walks
+every list page: the backfill), which known articles are due for a revisit (the store's decaying
+schedule catches edits), and each list page's validators, so an unchanged list page costs a 304.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ from twisted.internet.error import (
 from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
-from scraper.extract import SiteProfile, extract_article, get_profile, profile_for_url
-from scraper.items import ArticleItem, PageFailure
+from scraper.extract import SiteProfile, get_profile, profile_for_url
+from scraper.items import FetchedPage, PageFailure
 from scraper.middlewares import BlockedAddress
 from scraper.sources import Source
 from scraper.store import Store
@@ -215,7 +215,7 @@ class SiteSpider(scrapy.Spider):
             if next_url:
                 yield self.listing_request(next_url)
 
-    def parse_article(self, response: Response) -> Iterator[ArticleItem | PageFailure]:
+    def parse_article(self, response: Response) -> Iterator[FetchedPage | PageFailure]:
         if not response.body.strip():  # a server glitch more often than a withdrawn page
             yield PageFailure(self.source.name, response.url, "empty response", False, self.now())
             return
@@ -223,10 +223,7 @@ class SiteSpider(scrapy.Spider):
             yield PageFailure(self.source.name, response.url, "not html", True, self.now())
             return
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
-        article = extract_article(
-            response.body, url=response.url, profile=self.profile, content_type=content_type
-        )
-        yield ArticleItem(source=self.source.name, article=article, fetched_at=self.now())
+        yield FetchedPage(self.source.name, response.url, response.body, content_type, self.now())
 
     def article_links(self, response: TextResponse) -> list[str]:
         """Absolute article URLs on a list page, in page order, each once."""
