@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from scraper.canary import Canary
 from scraper.extract.profile import load_profiles
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -128,6 +129,7 @@ class Source(BaseModel):
     timezone: Zone = "Asia/Shanghai"
     language: str = "en"
     schedule: Schedule = Schedule(every=timedelta(hours=6))
+    canary: Canary | None = None  # a known article re-read every run (scraper/canary.py)
 
     @model_validator(mode="after")
     def _consistent(self) -> Source:
@@ -138,6 +140,8 @@ class Source(BaseModel):
             host = urlsplit(url).hostname or ""
             if not any(host == d or host.endswith("." + d) for d in self.allowed_domains):
                 raise ValueError(f"start_urls: {url!r} is outside allowed_domains")
+        if self.canary is not None and not self.is_article_url(self.canary.url):
+            raise ValueError("canary: url is not an article URL of this source")
         if self.pagination == "next-link" and not self.next_page_selector:
             raise ValueError("next_page_selector: required when pagination = 'next-link'")
         return self
