@@ -167,11 +167,23 @@ class Settings(BaseModel):
     max_concurrent_crawls: int = Field(default=2, ge=1)
 
 
+class HealthSettings(BaseModel):
+    """``[health]``: when a source counts as failing, silent or degraded (feeds/health.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    failing_after: int = Field(default=3, ge=1)  # consecutive failed runs
+    silent_factor: float = Field(default=4.0, gt=1)  # silent after this many usual gaps…
+    silent_floor: Duration = timedelta(days=7)  # …and never sooner than this
+    missing_jump: float = Field(default=0.3, gt=0, le=1)  # rise in the share of bad new pages
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     settings: Settings = Settings()
     sources: list[Source] = Field(default_factory=list, alias="source")
+    health: HealthSettings = HealthSettings()
 
     @model_validator(mode="after")
     def _unique_names(self) -> Config:
