@@ -137,10 +137,12 @@ def render_status(
 
 
 def _when(value: datetime | None, with_time: bool = True) -> str:
-    """A time in UTC for the page, or an em dash when unknown."""
+    """A time in UTC for the page; a date as the site gave it (its own zone); "—" if unknown."""
     if value is None:
         return "—"
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC" if with_time else "%Y-%m-%d")
+    if not with_time:
+        return value.strftime("%Y-%m-%d")
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def healthz(config: Config, store: Store, now: datetime) -> dict[str, object]:

@@ -741,15 +741,17 @@ class Store:
     def source_counts(self, since: datetime) -> dict[str, SourceCounts]:
         """Per source: articles stored, those first seen since ``since``, the newest date."""
         rows = self._db.execute(
-            "SELECT source, count(*), sum(julianday(first_seen) >= julianday(?)), max(sort_key) "
-            "FROM articles GROUP BY source",  # julianday: compares instants across offsets
+            # julianday compares instants across offsets; with max(), SQLite takes the bare
+            # column from the row holding the max: the newest article's own date and zone
+            "SELECT source, count(*), sum(julianday(first_seen) >= julianday(?)), "
+            "max(sort_key), coalesce(published, first_seen) FROM articles GROUP BY source",
             (_iso(since),),
         ).fetchall()
         return {
             row[0]: SourceCounts(
                 total=int(row[1]),
                 recent=int(row[2] or 0),
-                newest=datetime.fromisoformat(row[3]) if row[3] else None,
+                newest=datetime.fromisoformat(row[4]) if row[4] else None,
             )
             for row in rows
         }
