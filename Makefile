@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 REPLAY ?=
 ARGS   ?=
 
-.PHONY: setup run crawl test lint format bench clean
+.PHONY: setup run crawl test chromium lint format bench clean
 
 setup: $(STAMP)
 
@@ -24,9 +24,13 @@ run: setup
 crawl: setup
 	$(BIN)/govfeed crawl $(if $(REPLAY),--replay $(REPLAY)) $(ARGS)
 
-## test: every test (unit, fixture replay, crawls over loopback)
-test: setup
+## test: every test (unit, fixture replay, crawls over loopback, the status page in Chromium)
+test: setup chromium
 	$(BIN)/pytest $(ARGS)
+
+## chromium: Debian's headless browser for the status page test (installed once, as root)
+chromium:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
 lint: setup
 	$(BIN)/ruff check .

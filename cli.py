@@ -15,11 +15,14 @@ import signal
 import subprocess
 import sys
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from feeds.build import build_feeds
+from feeds.health import update_health
+from feeds.health_feed import write_health_feed
 from feeds.server import FeedServer
+from feeds.status import monitor_routes
 from scraper.sources import Config, ConfigError, load_config
 from scraper.store import Store, StoreError
 
@@ -73,6 +76,7 @@ def cmd_crawl(args: argparse.Namespace, config: Config) -> int:
     if not args.no_feeds:
         with Store(data / STORE_FILE) as store:
             build_feeds(config, store, data / "feeds", base_url(config), {s.name for s in sources})
+            refresh_health(config, store, data / "feeds", base_url(config))
         print(f"feeds written to {data / 'feeds'}")
     return 0
 
@@ -81,8 +85,24 @@ def cmd_feeds(args: argparse.Namespace, config: Config) -> int:
     data = data_dir(args.data)
     with Store(data / STORE_FILE) as store:
         changed = build_feeds(config, store, data / "feeds", base_url(config))
+        refresh_health(config, store, data / "feeds", base_url(config))
     print(f"feeds written to {data / 'feeds'} ({len(changed)} changed)")
     return 0
+
+
+def refresh_health(config: Config, store: Store, feeds_dir: Path, url: str) -> None:
+    """Judge every source from the store after a crawl; a change of state becomes an entry
+    of the health feed."""
+    for event in update_health(config, store, datetime.now(UTC)):
+        log.warning("health: %s is %s: %s", event.source, event.state, event.reason)
+    write_health_feed(config, store, feeds_dir, url)
+
+
+def record_crashed_run(store: Store, name: str, started: datetime, code: int) -> None:
+    """A crawl process that died before recording its run still counts as a failed run."""
+    runs = store.runs(name, limit=1)
+    if not runs or runs[0].started_at < started:
+        store.record_run(name, started, datetime.now(UTC), "error", {"exit_status": code})
 
 
 def crawl_subprocess(args: argparse.Namespace, name: str) -> int:
@@ -91,6 +111,8 @@ def crawl_subprocess(args: argparse.Namespace, name: str) -> int:
     command += ["--data", str(data_dir(args.data)), "crawl", name, "--no-feeds"]
     if args.replay:
         command += ["--replay", str(args.replay), "--replay-latency", str(args.replay_latency)]
+    if getattr(args, "proxy", None):
+        command += ["--proxy", args.proxy]
     result = subprocess.run(command, check=False)
     return result.returncode
 
@@ -104,14 +126,25 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     server = FeedServer(data / "feeds", port=port)
     url = base_url(config, server.server_address[1])
 
+    def next_runs() -> dict[str, datetime | None]:
+        return {job.id: job.next_run_time for job in scheduler.get_jobs()}
+
+    server.routes.update(monitor_routes(config, data / STORE_FILE, url, next_runs))
+
+    rebuilding = threading.Lock()  # crawls end in parallel threads: one health judge at a time
+
     def rebuild(names: set[str] | None) -> None:
-        with Store(data / STORE_FILE) as store:
+        with rebuilding, Store(data / STORE_FILE) as store:
             build_feeds(config, store, data / "feeds", url, names)
+            refresh_health(config, store, data / "feeds", url)
 
     def run_source(name: str) -> None:
+        started = datetime.now(UTC)
         code = crawl_subprocess(args, name)
         if code != 0:
             log.error("crawl of %s exited with status %s", name, code)
+            with Store(data / STORE_FILE) as store:
+                record_crashed_run(store, name, started, code)
         rebuild({name})  # even after a failed crawl: what it stored is published
 
     rebuild(None)
@@ -157,6 +190,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("feeds", help="rebuild every feed from the store")
     run = sub.add_parser("run", help="crawl on schedule and serve the feeds")
     run.add_argument("--port", type=int, help="HTTP port (default from the config: 8080)")
+    run.add_argument("--proxy", metavar="URL", help=argparse.SUPPRESS)  # tests: a fault proxy
     for command in (crawl, run):
         command.add_argument(
             "--replay", metavar="DIR", help="answer every request from saved pages in DIR"

@@ -6,9 +6,14 @@ import email.utils
 import hashlib
 import re
 import threading
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from scraper.store import StoreError
+
+Route = Callable[[], tuple[bytes, str]]  # a dynamic page: () → (body, content type)
 
 CONTENT_TYPES = {
     ".atom": "application/atom+xml; charset=utf-8",
@@ -30,6 +35,9 @@ class _FeedHandler(BaseHTTPRequestHandler):
 
     def do_GET(self, with_body: bool = True) -> None:
         path = urlsplit(self.path).path
+        if (route := self.server.routes.get(path)) is not None:
+            self._dynamic(route, with_body)
+            return
         if path in ("/", "/index.html"):
             file = self.server.feeds_dir / "index.html"
         elif match := _FEED_PATH.match(path):
@@ -47,6 +55,15 @@ class _FeedHandler(BaseHTTPRequestHandler):
             self._send(304, b"", None, with_body, headers)
             return
         self._send(200, data, CONTENT_TYPES[file.suffix], with_body, headers)
+
+    def _dynamic(self, route: Route, with_body: bool) -> None:
+        """A page rendered per request (status, health): never cached, errors are a 503."""
+        try:
+            data, content_type = route()
+        except StoreError as exc:
+            self._send(503, f"{exc}\n".encode(), "text/plain; charset=utf-8", with_body)
+            return
+        self._send(200, data, content_type, with_body, {"Cache-Control": "no-cache"})
 
     def _not_modified(self, etag: str, mtime: float) -> bool:
         if (tags := self.headers.get("If-None-Match")) is not None:
@@ -82,9 +99,16 @@ class FeedServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, feeds_dir: Path, host: str = "127.0.0.1", port: int = 8080) -> None:
+    def __init__(
+        self,
+        feeds_dir: Path,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        routes: Mapping[str, Route] | None = None,
+    ) -> None:
         super().__init__((host, port), _FeedHandler)
         self.feeds_dir = feeds_dir
+        self.routes: dict[str, Route] = dict(routes or {})  # path → page rendered per request
 
     @property
     def url(self) -> str:

@@ -16,8 +16,9 @@ from scrapy.http import Response
 from scrapy.statscollectors import StatsCollector
 
 from scraper.extract_pool import ExtractionPool, auto_workers
+from scraper.failures import classify_run
 from scraper.items import ArticleItem, FetchedPage, PageFailure
-from scraper.store import Store
+from scraper.store import Outcome, Store
 
 
 class _StatsPipeline:
@@ -111,6 +112,8 @@ class StorePipeline(_StatsPipeline):
         elif isinstance(item, ArticleItem):
             outcome = self.store.save(item.source, item.article, item.fetched_at, item.prints)
             self.stats.inc_value(f"govfeed/articles/{outcome.value}")
+            if outcome is Outcome.NEW and item.article.published is None:  # for health's
+                self.stats.inc_value("govfeed/quality/new_without_date")  # drift check
         return item
 
     def item_dropped(
@@ -141,7 +144,7 @@ class StorePipeline(_StatsPipeline):
         validators = getattr(self.crawler.spider, "list_validators", None)
         if complete and validators:  # every article these list pages link to is stored now
             self.store.save_list_validators(source.name, validators, now)
-        outcome = reason if reason != "finished" else ("failed" if list_errors else "ok")
+        outcome = classify_run(stats, reason)
         assert self.started_at is not None
         self.store.record_run(source.name, self.started_at, now, outcome, stats)
         self.store.close()

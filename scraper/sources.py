@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from scraper.canary import Canary
 from scraper.extract.profile import load_profiles
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -128,6 +129,7 @@ class Source(BaseModel):
     timezone: Zone = "Asia/Shanghai"
     language: str = "en"
     schedule: Schedule = Schedule(every=timedelta(hours=6))
+    canary: Canary | None = None  # a known article re-read every run (scraper/canary.py)
 
     @model_validator(mode="after")
     def _consistent(self) -> Source:
@@ -138,6 +140,8 @@ class Source(BaseModel):
             host = urlsplit(url).hostname or ""
             if not any(host == d or host.endswith("." + d) for d in self.allowed_domains):
                 raise ValueError(f"start_urls: {url!r} is outside allowed_domains")
+        if self.canary is not None and not self.is_article_url(self.canary.url):
+            raise ValueError("canary: url is not an article URL of this source")
         if self.pagination == "next-link" and not self.next_page_selector:
             raise ValueError("next_page_selector: required when pagination = 'next-link'")
         return self
@@ -165,11 +169,23 @@ class Settings(BaseModel):
     extract_workers: int | None = Field(default=None, ge=0, le=32)
 
 
+class HealthSettings(BaseModel):
+    """``[health]``: when a source counts as failing, silent or degraded (feeds/health.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    failing_after: int = Field(default=3, ge=1)  # consecutive failed runs
+    silent_factor: float = Field(default=4.0, gt=1)  # silent after this many usual gaps…
+    silent_floor: Duration = timedelta(days=7)  # …and never sooner than this
+    missing_jump: float = Field(default=0.3, gt=0, le=1)  # rise in the share of bad new pages
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     settings: Settings = Settings()
     sources: list[Source] = Field(default_factory=list, alias="source")
+    health: HealthSettings = HealthSettings()
 
     @model_validator(mode="after")
     def _unique_names(self) -> Config:

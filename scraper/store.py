@@ -47,6 +47,37 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One crawl of one source as recorded: its outcome type and its ``govfeed/`` stats."""
+
+    id: int
+    source: str
+    started_at: datetime
+    finished_at: datetime
+    outcome: str
+    stats: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class HealthEvent:
+    """A change of a source's health state (``previous`` is None for the first assessment)."""
+
+    id: int
+    source: str
+    at: datetime
+    state: str
+    previous: str | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SourceCounts:
+    total: int
+    recent: int  # first seen since the given time
+    newest: datetime | None  # newest publication date (else first sighting)
+
+
+@dataclass(frozen=True, slots=True)
 class StoredArticle:
     id: int
     guid: str
@@ -164,8 +195,21 @@ def _v2(db: sqlite3.Connection) -> None:
         _index_bands(db, row["id"], sig)
 
 
+_V3_HEALTH = """
+        CREATE TABLE health_events (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            at TEXT NOT NULL,
+            state TEXT NOT NULL,
+            previous TEXT,
+            reason TEXT NOT NULL
+        );
+        CREATE INDEX health_events_by_source ON health_events (source, id);
+        """  # each change of a source's health state (feeds/health.py), the health feed's entries
+
+
 Migration = str | Callable[[sqlite3.Connection], None]
-MIGRATIONS: list[Migration] = [_V1, _v2]
+MIGRATIONS: list[Migration] = [_V1, _v2, _V3_HEALTH]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -663,3 +707,104 @@ class Store:
             )
             for row in rows
         ]
+
+    # -- what health and the status page read ------------------------------------------------
+
+    def runs(self, source: str | None = None, limit: int = 50) -> list[RunRecord]:
+        """Recorded runs, newest first (of one source, or of all)."""
+        where, args = ("WHERE source = ?", [source]) if source else ("", [])
+        rows = self._db.execute(
+            f"SELECT * FROM runs {where} ORDER BY id DESC LIMIT ?", [*args, limit]
+        ).fetchall()
+        return [
+            RunRecord(
+                id=row["id"],
+                source=row["source"],
+                started_at=datetime.fromisoformat(row["started_at"]),
+                finished_at=datetime.fromisoformat(row["finished_at"]),
+                outcome=row["outcome"],
+                stats=json.loads(row["stats"]),
+            )
+            for row in rows
+        ]
+
+    def run_counts(self) -> dict[tuple[str, str], int]:
+        """How many runs each (source, outcome) has had: the metrics' run counter."""
+        rows = self._db.execute(
+            "SELECT source, outcome, count(*) FROM runs GROUP BY source, outcome"
+        ).fetchall()
+        return {(row[0], row[1]): int(row[2]) for row in rows}
+
+    def publication_times(self, source: str, limit: int = 500) -> list[datetime]:
+        """When the newest ``limit`` articles of ``source`` appeared (published, else first
+        seen), newest first: the history health learns a source's usual gap from."""
+        rows = self._db.execute(
+            "SELECT coalesce(published, first_seen) FROM articles WHERE source = ? "
+            "ORDER BY sort_key DESC LIMIT ?",
+            (source, limit),
+        ).fetchall()
+        return [datetime.fromisoformat(row[0]) for row in rows]
+
+    def source_counts(self, since: datetime) -> dict[str, SourceCounts]:
+        """Per source: articles stored, those first seen since ``since``, the newest date."""
+        rows = self._db.execute(
+            # julianday compares instants across offsets; with max(), SQLite takes the bare
+            # column from the row holding the max: the newest article's own date and zone
+            "SELECT source, count(*), sum(julianday(first_seen) >= julianday(?)), "
+            "max(sort_key), coalesce(published, first_seen) FROM articles GROUP BY source",
+            (_iso(since),),
+        ).fetchall()
+        return {
+            row[0]: SourceCounts(
+                total=int(row[1]),
+                recent=int(row[2] or 0),
+                newest=datetime.fromisoformat(row[4]) if row[4] else None,
+            )
+            for row in rows
+        }
+
+    def record_health(
+        self, source: str, state: str, previous: str | None, reason: str, at: datetime
+    ) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO health_events (source, at, state, previous, reason) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (source, _iso(at), state, previous, reason),
+            )
+
+    def health_events(self, source: str | None = None, limit: int = 100) -> list[HealthEvent]:
+        """State changes, newest first."""
+        where, args = ("WHERE source = ?", [source]) if source else ("", [])
+        rows = self._db.execute(
+            f"SELECT * FROM health_events {where} ORDER BY id DESC LIMIT ?", [*args, limit]
+        ).fetchall()
+        return [
+            HealthEvent(
+                id=row["id"],
+                source=row["source"],
+                at=datetime.fromisoformat(row["at"]),
+                state=row["state"],
+                previous=row["previous"],
+                reason=row["reason"],
+            )
+            for row in rows
+        ]
+
+    def health_states(self) -> dict[str, HealthEvent]:
+        """Each source's current state: its latest health event."""
+        rows = self._db.execute(
+            "SELECT * FROM health_events WHERE id IN "
+            "(SELECT max(id) FROM health_events GROUP BY source)"
+        ).fetchall()
+        return {
+            row["source"]: HealthEvent(
+                id=row["id"],
+                source=row["source"],
+                at=datetime.fromisoformat(row["at"]),
+                state=row["state"],
+                previous=row["previous"],
+                reason=row["reason"],
+            )
+            for row in rows
+        }

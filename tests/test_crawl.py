@@ -184,8 +184,9 @@ def test_second_crawl_fetches_no_article_again(tmp_path: Path) -> None:
     assert int(second["new"]) == 0
     assert int(second["updated"]) == 0
     assert last_run_stats(data).get("article_requests", 0) == 0  # the dropped page too
-    # only robots.txt and the first list page of each channel: each holds only known articles
-    assert int(second["pages"]) == 1 + 4
+    # only robots.txt, the first list page of each channel (each holds only known articles)
+    # and the canary (re-read every run to catch template drift)
+    assert int(second["pages"]) == 1 + 4 + 1
     assert (data / "feeds" / "all.atom").read_bytes() == feed_before
 
 

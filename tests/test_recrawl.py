@@ -118,7 +118,8 @@ def test_crawl_edit_recrawl_gives_one_entry_with_an_update(tmp_path: Path) -> No
     second, stats = crawl(tmp_path, sites, "2026-11-01T09:00:00+08:00")
     assert stats["list_pages_not_modified"] == 2
     assert "revisits" not in stats and "article_requests" not in stats
-    assert (second["new"], second["updated"], second["pages"]) == ("0", "0", "3")  # + robots
+    # two 304s, robots.txt and the canary (re-read every run)
+    assert (second["new"], second["updated"], second["pages"]) == ("0", "0", "4")
 
     # two days later: every article is revisited once; only the correction is an update
     third, stats = crawl(tmp_path, sites, "2026-11-03T08:00:00+08:00")
@@ -144,7 +145,7 @@ def test_crawl_edit_recrawl_gives_one_entry_with_an_update(tmp_path: Path) -> No
     # a fourth run the same day asks for nothing again
     fourth, stats = crawl(tmp_path, sites, "2026-11-03T20:00:00+08:00")
     assert "revisits" not in stats
-    assert fourth["pages"] == "3"
+    assert fourth["pages"] == "4"
 
 
 def test_replay_serves_https_through_a_connect_tunnel_with_conditional_get() -> None:

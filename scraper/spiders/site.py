@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import scrapy
 from scrapy.crawler import Crawler
@@ -38,7 +39,9 @@ from twisted.internet.error import (
 from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
-from scraper.extract import SiteProfile, get_profile, profile_for_url
+from scraper.canary import canary_drift
+from scraper.extract import SiteProfile, extract_article, get_profile, profile_for_url
+from scraper.failures import FailureType, failure_type, looks_like_challenge, moved_to
 from scraper.items import FetchedPage, PageFailure
 from scraper.middlewares import BlockedAddress
 from scraper.sources import Source
@@ -161,6 +164,13 @@ class SiteSpider(scrapy.Spider):
         )
         for url in self.source.start_urls:
             yield self.listing_request(url)
+        if self.source.canary is not None:  # never filtered: it may be a link of this run too
+            yield Request(
+                self.source.canary.url,
+                callback=self.parse_canary,
+                errback=self.canary_failed,
+                dont_filter=True,
+            )
         assert self.crawler.stats is not None
         for url in self.store.due_for_revisit(self.source.name, self.now()):
             self.crawler.stats.inc_value("govfeed/revisits")
@@ -200,10 +210,17 @@ class SiteSpider(scrapy.Spider):
             )
         if not isinstance(response, TextResponse):
             stats.inc_value("govfeed/list_errors/not text")
+            stats.inc_value(f"govfeed/list_failures/{FailureType.ERROR}")
             return
+        requested = response.meta.get("redirect_urls", [response.url])[0]
+        if moved_to(requested, response.url):
+            stats.inc_value(f"govfeed/list_failures/{FailureType.MOVED}")
+            self.logger.error("list page %s moved to %s", requested, response.url)
         links = self.article_links(response)
         if not links:
             stats.inc_value("govfeed/list_pages_without_articles")
+            if looks_like_challenge(response.text):
+                stats.inc_value(f"govfeed/list_failures/{FailureType.BLOCKED}")
         known = self.store.known_urls(links)
         new = [url for url in links if url not in known]
         stats.inc_value("govfeed/article_links_known", len(links) - len(new))
@@ -256,13 +273,45 @@ class SiteSpider(scrapy.Spider):
         url = failure.request.url  # type: ignore[attr-defined]  # set by Scrapy on errbacks
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value(f"govfeed/list_errors/{reason}")
+        kind = failure_type(reason, list_page=True)
+        redirects = failure.request.meta.get("redirect_urls")  # type: ignore[attr-defined]
+        if redirects and moved_to(redirects[0], url):  # e.g. redirected off allowed_domains
+            kind = FailureType.MOVED
+        self.crawler.stats.inc_value(f"govfeed/list_failures/{kind}")
         self.logger.error("list page %s failed: %s", url, reason)
 
     def article_failed(self, failure: Failure) -> Iterator[PageFailure]:
         reason, permanent = failure_reason(failure)
         url = failure.request.url  # type: ignore[attr-defined]  # set by Scrapy on errbacks
         self.logger.warning("article %s failed: %s", url, reason)
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(f"govfeed/failures/{failure_type(reason, list_page=False)}")
         yield PageFailure(self.source.name, url, reason, permanent, self.now())
+
+    def parse_canary(self, response: Response) -> None:
+        """Re-read the source's known article; any field that differs is template drift."""
+        canary, stats = self.source.canary, self.crawler.stats
+        assert canary is not None and stats is not None
+        stats.inc_value("govfeed/canary/checked")
+        if not isinstance(response, TextResponse) or looks_binary(response.body):
+            drift = ["body"]
+        else:
+            content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+            article = extract_article(
+                response.body, url=response.url, profile=self.profile, content_type=content_type
+            )
+            drift = canary_drift(canary, article, ZoneInfo(self.source.timezone))
+        for name in drift:
+            stats.inc_value(f"govfeed/canary/drift/{name}")
+        if drift:
+            self.logger.warning("canary %s: template drift in %s", canary.url, ", ".join(drift))
+
+    def canary_failed(self, failure: Failure) -> None:
+        reason, _ = failure_reason(failure)
+        assert self.crawler.stats is not None
+        kind = failure_type(reason, list_page=False)
+        self.crawler.stats.inc_value(f"govfeed/canary/failed/{kind}")
+        self.logger.warning("canary %s failed: %s", failure.request.url, reason)  # type: ignore[attr-defined]
 
     def closed(self, reason: str) -> None:
         self.store.close()
