@@ -20,6 +20,7 @@ from pathlib import Path
 
 from feeds.build import build_feeds
 from feeds.server import FeedServer
+from feeds.watches import install_search
 from scraper.sources import Config, ConfigError, load_config
 from scraper.store import Store, StoreError
 
@@ -49,7 +50,9 @@ def cmd_sources(args: argparse.Namespace, config: Config) -> int:
             f"{s.name:<16} {s.title}  [{len(s.start_urls)} start URLs, profile "
             f"{s.profile or 'generic'}, {s.timezone}, every {every}]"
         )
-    print(f"{args.config}: {len(config.sources)} sources, valid")
+    for w in config.watches:
+        print(f"{w.slug:<16} watch: {w.query}")
+    print(f"{args.config}: {len(config.sources)} sources, {len(config.watches)} watches, valid")
     return 0
 
 
@@ -103,6 +106,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     Store(data / STORE_FILE).close()
     server = FeedServer(data / "feeds", port=port)
     url = base_url(config, server.server_address[1])
+    install_search(server, config, data / STORE_FILE, url)
 
     def rebuild(names: set[str] | None) -> None:
         with Store(data / STORE_FILE) as store:
