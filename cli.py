@@ -21,6 +21,7 @@ from pathlib import Path
 from feeds.build import build_feeds
 from feeds.server import FeedServer
 from feeds.watches import install_search
+from feeds.websub import Hub
 from scraper.sources import Config, ConfigError, load_config
 from scraper.store import Store, StoreError
 
@@ -107,16 +108,18 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     server = FeedServer(data / "feeds", port=port)
     url = base_url(config, server.server_address[1])
     install_search(server, config, data / STORE_FILE, url)
+    hub = Hub(data / STORE_FILE, url, data / "feeds", allow_private=bool(args.replay))
+    hub.install(server)
 
-    def rebuild(names: set[str] | None) -> None:
+    def rebuild(names: set[str] | None) -> list[Path]:
         with Store(data / STORE_FILE) as store:
-            build_feeds(config, store, data / "feeds", url, names)
+            return build_feeds(config, store, data / "feeds", url, names)
 
     def run_source(name: str) -> None:
         code = crawl_subprocess(args, name)
         if code != 0:
             log.error("crawl of %s exited with status %s", name, code)
-        rebuild({name})  # even after a failed crawl: what it stored is published
+        hub.publish(rebuild({name}))  # even after a failed crawl: what it stored is published
 
     rebuild(None)
     scheduler = build_scheduler(config, run_source)
@@ -130,6 +133,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     print("stopping: waiting for running crawls to finish", flush=True)
     scheduler.shutdown(wait=True)
     server.shutdown()
+    hub.close()
     return 0
 
 
