@@ -82,6 +82,7 @@ class Hub:
         retries: int = 3,
         backoff: float = 2.0,
         workers: int = 4,
+        max_pending: int = 100,
     ) -> None:
         self.store_path = store_path
         self.base_url = base_url.rstrip("/")
@@ -92,6 +93,9 @@ class Hub:
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
+        self.max_pending = max_pending  # verifications queued at once; more get 503
+        self._pending = 0
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="websub")
 
@@ -129,9 +133,22 @@ class Hub:
                 lease = min(max(int(requested), MIN_LEASE), MAX_LEASE)
         if problem is not None:
             return Reply(400, f"{problem}\n".encode())
-        future = self._pool.submit(self.verify, mode, topic, callback, secret, lease)
+        with self._lock:
+            if self._pending >= self.max_pending:
+                return Reply(503, b"too many requests being verified, retry later\n")
+            self._pending += 1
+        try:
+            future = self._pool.submit(self.verify, mode, topic, callback, secret, lease)
+        except RuntimeError:  # shutting down
+            self._verified()
+            return Reply(503, b"the hub is shutting down\n")
         future.add_done_callback(_log_failure)
+        future.add_done_callback(lambda _: self._verified())
         return Reply(202, b"accepted: verifying intent with the callback\n")
+
+    def _verified(self) -> None:
+        with self._lock:
+            self._pending -= 1
 
     @staticmethod
     def check_mode(mode: str) -> str | None:

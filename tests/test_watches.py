@@ -299,3 +299,26 @@ def test_sources_command_lists_watches(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "watch-germany" in result.stdout
     assert "1 sources, 1 watches, valid" in result.stdout
+
+
+def test_search_endpoint_reads_a_chinese_query(store: Store, tmp_path: Path) -> None:
+    config = load_config(write_watch_config(tmp_path))
+    server = FeedServer(tmp_path / "feeds", port=0)
+    install_search(server, config, store.path, server.url)
+    server.start_in_thread()
+    try:
+        url = f"{server.url}/feeds/search.atom?q=" + urllib.parse.quote("德国 OR 日本")
+        with urllib.request.urlopen(url, timeout=10) as response:
+            feed = feedparser.parse(response.read())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not feed.bozo
+    assert [e.title for e in feed.entries] == ["德国总理访问长春", "日本友好城市代表团来访"]
+    assert "德国 OR 日本" in feed.feed.title
+
+
+def write_watch_config(tmp_path: Path) -> Path:
+    path = tmp_path / "sources.toml"
+    path.write_text(WATCH, encoding="utf-8")
+    return path

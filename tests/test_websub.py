@@ -41,6 +41,10 @@ class Subscriber:
     verifications: list[dict[str, str]] = field(default_factory=list)
     pushes: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     lock: threading.Condition = field(default_factory=threading.Condition)
+    gate: threading.Event = field(default_factory=threading.Event)  # challenges wait for it
+
+    def __post_init__(self) -> None:
+        self.gate.set()
 
     def wait(self, what: str, count: int = 1, seconds: float = 20) -> None:
         with self.lock:
@@ -56,6 +60,7 @@ def subscriber() -> Iterator[tuple[Subscriber, str]]:
             pass
 
         def do_GET(self) -> None:
+            state.gate.wait(20)
             params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
             body = params.get("hub.challenge", "") if state.echo == "right" else "hello"
             with state.lock:
@@ -379,3 +384,36 @@ def wait_for_feed_title(url: str, title: str, seconds: float) -> None:
             pass
         time.sleep(0.5)
     raise AssertionError(f"{title!r} not in {url} within {seconds}s")
+
+
+def test_verifications_waiting_at_once_are_bounded(tmp_path, subscriber) -> None:
+    state, callback = subscriber
+    state.gate.clear()  # the subscriber is slow to answer its challenge
+    for served in serve(tmp_path, allow_private=True, max_pending=1):
+        form = {"mode": "subscribe", "topic": served.topic(), "callback": callback}
+        assert served.post(**form)[0] == 202
+        status, text = served.post(**form | {"callback": callback + "&second=1"})
+        assert (status, text) == (503, "too many requests being verified, retry later\n")
+        state.gate.set()
+        deadline = time.monotonic() + 20
+        while served.post(**form | {"callback": callback + "&third=1"})[0] != 202:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+
+def test_changed_watch_feed_is_pushed_like_any_feed(replaying, subscriber) -> None:
+    state, callback = subscriber
+    (replaying.feeds / "watch-germany.rss").write_bytes(b"<rss>Germany</rss>")
+    form = {"mode": "subscribe", "callback": callback}
+    assert replaying.post(**form, topic=replaying.topic("watch-germany.rss"))[0] == 202
+    deadline = time.monotonic() + 20
+    while not replaying.subscriptions(replaying.topic("watch-germany.rss")):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    [delivery] = replaying.hub.publish([replaying.feeds / "watch-germany.rss"])
+    assert delivery.result(timeout=20) is True
+    [(headers, body)] = state.pushes
+    assert (headers["Content-Type"], body) == (
+        "application/rss+xml; charset=utf-8",
+        b"<rss>Germany</rss>",
+    )
