@@ -23,6 +23,8 @@ from feeds.health import update_health
 from feeds.health_feed import write_health_feed
 from feeds.server import FeedServer
 from feeds.status import monitor_routes
+from feeds.watches import install_search
+from feeds.websub import Hub
 from scraper.sources import Config, ConfigError, load_config
 from scraper.store import Store, StoreError
 
@@ -52,7 +54,9 @@ def cmd_sources(args: argparse.Namespace, config: Config) -> int:
             f"{s.name:<16} {s.title}  [{len(s.start_urls)} start URLs, profile "
             f"{s.profile or 'generic'}, {s.timezone}, every {every}]"
         )
-    print(f"{args.config}: {len(config.sources)} sources, valid")
+    for w in config.watches:
+        print(f"{w.slug:<16} watch: {w.query}")
+    print(f"{args.config}: {len(config.sources)} sources, {len(config.watches)} watches, valid")
     return 0
 
 
@@ -125,6 +129,9 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     Store(data / STORE_FILE).close()
     server = FeedServer(data / "feeds", port=port)
     url = base_url(config, server.server_address[1])
+    install_search(server, config, data / STORE_FILE, url)
+    hub = Hub(data / STORE_FILE, url, data / "feeds", allow_private=bool(args.replay))
+    hub.install(server)
 
     def next_runs() -> dict[str, datetime | None]:
         return {job.id: job.next_run_time for job in scheduler.get_jobs()}
@@ -133,10 +140,11 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
 
     rebuilding = threading.Lock()  # crawls end in parallel threads: one health judge at a time
 
-    def rebuild(names: set[str] | None) -> None:
+    def rebuild(names: set[str] | None) -> list[Path]:
         with rebuilding, Store(data / STORE_FILE) as store:
-            build_feeds(config, store, data / "feeds", url, names)
+            written = build_feeds(config, store, data / "feeds", url, names)
             refresh_health(config, store, data / "feeds", url)
+        return written
 
     def run_source(name: str) -> None:
         started = datetime.now(UTC)
@@ -145,7 +153,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
             log.error("crawl of %s exited with status %s", name, code)
             with Store(data / STORE_FILE) as store:
                 record_crashed_run(store, name, started, code)
-        rebuild({name})  # even after a failed crawl: what it stored is published
+        hub.publish(rebuild({name}))  # even after a failed crawl: what it stored is published
 
     rebuild(None)
     scheduler = build_scheduler(config, run_source)
@@ -159,6 +167,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     print("stopping: waiting for running crawls to finish", flush=True)
     scheduler.shutdown(wait=True)
     server.shutdown()
+    hub.close()
     return 0
 
 

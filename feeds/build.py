@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from feeds.render import FeedInfo, render_atom, render_rss
+from feeds.watches import watch_feeds
 from scraper.sources import Config
 from scraper.store import Store
 
@@ -83,6 +84,9 @@ def build_feeds(
             path = out_dir / f"{info.slug}.{ext}"
             if write_if_changed(path, render(info, articles)):
                 changed.append(path)
+    for path, data in watch_feeds(config, store, out_dir, base_url):  # across all sources
+        if write_if_changed(path, data):
+            changed.append(path)
     write_if_changed(out_dir / "index.html", index_page(config, base_url).encode())
     return changed
 

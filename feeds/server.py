@@ -6,14 +6,14 @@ import email.utils
 import hashlib
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from scraper.store import StoreError
-
-Route = Callable[[], tuple[bytes, str]]  # a dynamic page: () → (body, content type)
 
 CONTENT_TYPES = {
     ".atom": "application/atom+xml; charset=utf-8",
@@ -21,6 +21,21 @@ CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
 }
 _FEED_PATH = re.compile(r"^/feeds/([a-z0-9][a-z0-9_-]*\.(?:atom|rss))$")
+MAX_REQUEST_BODY = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What a route answers; the server writes it (and drops the body for HEAD)."""
+
+    status: int
+    body: bytes = b""
+    content_type: str | None = "text/plain; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+# A dynamic endpoint: (query string, request body, request headers) -> reply.
+Route = Callable[[str, bytes, Message], Reply]
 
 
 class _FeedHandler(BaseHTTPRequestHandler):
@@ -33,11 +48,32 @@ class _FeedHandler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self.do_GET(with_body=False)
 
+    def do_POST(self) -> None:
+        if not self._route("POST"):
+            self._send(405, b"method not allowed\n", "text/plain; charset=utf-8", True)
+
+    def _route(self, method: str, with_body: bool = True) -> bool:
+        """Answer from a registered route (``FeedServer.routes``); False when there is none."""
+        parts = urlsplit(self.path)
+        route = self.server.routes.get((method, parts.path))
+        if route is None:
+            return False
+        length = self.headers.get("Content-Length") or "0"
+        if not length.isdigit() or int(length) > MAX_REQUEST_BODY:
+            self.close_connection = True
+            self._send(413, b"request body too large\n", "text/plain; charset=utf-8", with_body)
+            return True
+        try:
+            reply = route(parts.query, self.rfile.read(int(length)), self.headers)
+        except StoreError as exc:  # a locked, corrupt or vanished store: try again later
+            reply = Reply(503, f"{exc}\n".encode(), headers={"Retry-After": "60"})
+        self._send(reply.status, reply.body, reply.content_type, with_body, reply.headers)
+        return True
+
     def do_GET(self, with_body: bool = True) -> None:
-        path = urlsplit(self.path).path
-        if (route := self.server.routes.get(path)) is not None:
-            self._dynamic(route, with_body)
+        if self._route("GET", with_body):
             return
+        path = urlsplit(self.path).path
         if path in ("/", "/index.html"):
             file = self.server.feeds_dir / "index.html"
         elif match := _FEED_PATH.match(path):
@@ -55,15 +91,6 @@ class _FeedHandler(BaseHTTPRequestHandler):
             self._send(304, b"", None, with_body, headers)
             return
         self._send(200, data, CONTENT_TYPES[file.suffix], with_body, headers)
-
-    def _dynamic(self, route: Route, with_body: bool) -> None:
-        """A page rendered per request (status, health): never cached, errors are a 503."""
-        try:
-            data, content_type = route()
-        except StoreError as exc:
-            self._send(503, f"{exc}\n".encode(), "text/plain; charset=utf-8", with_body)
-            return
-        self._send(200, data, content_type, with_body, {"Cache-Control": "no-cache"})
 
     def _not_modified(self, etag: str, mtime: float) -> bool:
         if (tags := self.headers.get("If-None-Match")) is not None:
@@ -99,16 +126,10 @@ class FeedServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(
-        self,
-        feeds_dir: Path,
-        host: str = "127.0.0.1",
-        port: int = 8080,
-        routes: Mapping[str, Route] | None = None,
-    ) -> None:
+    def __init__(self, feeds_dir: Path, host: str = "127.0.0.1", port: int = 8080) -> None:
         super().__init__((host, port), _FeedHandler)
         self.feeds_dir = feeds_dir
-        self.routes: dict[str, Route] = dict(routes or {})  # path → page rendered per request
+        self.routes: dict[tuple[str, str], Route] = {}  # (method, path): search, WebSub hub
 
     @property
     def url(self) -> str:

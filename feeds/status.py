@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.message import Message
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -20,6 +21,7 @@ from feeds.health import Health, State, current_health
 from feeds.health_feed import HEALTH_FEED
 from feeds.metrics import CONTENT_TYPE as METRICS_TYPE
 from feeds.metrics import render_metrics
+from feeds.server import Reply, Route
 from scraper.sources import Config
 from scraper.store import RunRecord, Store, StoredArticle
 
@@ -179,22 +181,27 @@ def monitor_routes(
     base_url: str,
     next_runs: NextRuns | None = None,
     now: Clock = lambda: datetime.now(UTC),
-) -> dict[str, Callable[[], Page]]:
-    """The server's dynamic routes (path → page), each opening the store per request."""
+) -> dict[tuple[str, str], Route]:
+    """The server's dynamic GET routes, each opening the store per request."""
 
-    def status() -> Page:
-        with Store(store_path) as store:
-            page = render_status(config, store, base_url, now(), next_runs() if next_runs else None)
-        return page.encode(), "text/html; charset=utf-8"
+    def page(render: Callable[[Store], Page]) -> Route:
+        def route(query: str, body: bytes, headers: Message) -> Reply:
+            with Store(store_path) as store:
+                data, content_type = render(store)
+            return Reply(200, data, content_type, {"Cache-Control": "no-cache"})
 
-    def health_json() -> Page:
-        with Store(store_path) as store:
-            body = json.dumps(healthz(config, store, now()), ensure_ascii=False, indent=2)
+        return route
+
+    def status(store: Store) -> Page:
+        html = render_status(config, store, base_url, now(), next_runs() if next_runs else None)
+        return html.encode(), "text/html; charset=utf-8"
+
+    def health_json(store: Store) -> Page:
+        body = json.dumps(healthz(config, store, now()), ensure_ascii=False, indent=2)
         return body.encode() + b"\n", "application/json"
 
-    def metrics() -> Page:
-        with Store(store_path) as store:
-            body = render_metrics(config, store, current_health(config, store, now()))
-        return body, METRICS_TYPE
+    def metrics(store: Store) -> Page:
+        return render_metrics(config, store, current_health(config, store, now())), METRICS_TYPE
 
-    return {"/": status, "/index.html": status, "/healthz": health_json, "/metrics": metrics}
+    pages = {"/": status, "/index.html": status, "/healthz": health_json, "/metrics": metrics}
+    return {("GET", path): page(render) for path, render in pages.items()}

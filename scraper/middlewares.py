@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -15,6 +13,9 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.task import deferLater
+
+from scraper.addresses import Resolver, non_public_address, resolve_host
+from scraper.addresses import is_public as is_public  # re-exported: tests and callers use it
 
 
 class ReplayProxyMiddleware:
@@ -42,39 +43,6 @@ class BlockedAddress(IgnoreRequest):
     """A request refused because its host is, or resolves to, a non-public address."""
 
     reason = "blocked: private address"
-
-
-Resolver = Callable[[str], list[str]]
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-
-
-def resolve_host(host: str) -> list[str]:
-    """Every address ``host`` resolves to (blocking ``getaddrinfo``), or [] when it does not."""
-    try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
-        return []  # not resolvable: the download fails as a DNS error, as it would anyway
-    return [str(info[4][0]) for info in infos]
-
-
-def is_public(address: str) -> bool:
-    """True only for a globally routable unicast address (v4, or v6 not embedding a bad v4).
-
-    Loopback, private (RFC 1918, ULA), link-local (with 169.254.169.254, the cloud metadata
-    endpoint), shared (100.64/10, e.g. 100.100.100.200), multicast, reserved, unspecified and
-    documentation ranges all fail.
-    """
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address):
-        embedded = ip.ipv4_mapped or ip.sixtofour
-        if embedded is None and ip in _NAT64:
-            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-        if embedded is not None:
-            return is_public(str(embedded))
-    return ip.is_global and not (ip.is_multicast or ip.is_reserved)
 
 
 class PrivateAddressMiddleware:
@@ -109,11 +77,7 @@ class PrivateAddressMiddleware:
         if host not in self._verdicts:
             if len(self._verdicts) >= self.cache_size:
                 self._verdicts.clear()
-            try:
-                addresses = [str(ipaddress.ip_address(host.strip("[]")))]
-            except ValueError:
-                addresses = self.resolve(host)
-            self._verdicts[host] = next((a for a in addresses if not is_public(a)), None)
+            self._verdicts[host] = non_public_address(host, self.resolve)
         return self._verdicts[host]
 
     def process_request(self, request: Request, spider: object = None) -> None:

@@ -27,6 +27,7 @@ from pydantic_core import ErrorDetails
 
 from scraper.canary import Canary
 from scraper.extract.profile import load_profiles
+from scraper.fulltext import check_query
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
@@ -180,12 +181,34 @@ class HealthSettings(BaseModel):
     missing_jump: float = Field(default=0.3, gt=0, le=1)  # rise in the share of bad new pages
 
 
+class Watch(BaseModel):
+    """A keyword watch: a full-text query over every source, published as feed ``watch-<name>``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Slug
+    query: Annotated[str, AfterValidator(check_query)]
+    title: str | None = None  # feed title; default "govfeed watch: <query>"
+
+    @property
+    def slug(self) -> str:
+        return f"watch-{self.name}"
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     settings: Settings = Settings()
     sources: list[Source] = Field(default_factory=list, alias="source")
     health: HealthSettings = HealthSettings()
+    watches: list[Watch] = Field(default_factory=list, alias="watch")
+
+    @model_validator(mode="after")
+    def _unique_watches(self) -> Config:
+        names = [w.name for w in self.watches]
+        if dupes := sorted({n for n in names if names.count(n) > 1}):
+            raise ValueError(f"duplicate watch name {dupes[0]!r}")
+        return self
 
     @model_validator(mode="after")
     def _unique_names(self) -> Config:
@@ -208,15 +231,15 @@ def _describe(error: ErrorDetails, data: dict[str, Any]) -> str:
     """'source[0] (ccfao): field start_urls: reason' from one pydantic error."""
     loc = list(error["loc"])
     where = ""
-    if loc and loc[0] == "source" and len(loc) > 1 and isinstance(loc[1], int):
-        index = loc[1]
-        entries = data.get("source") or []
+    if loc and loc[0] in ("source", "watch") and len(loc) > 1 and isinstance(loc[1], int):
+        index, table = loc[1], str(loc[0])
+        entries = data.get(table) or []
         name = (
             entries[index].get("name")
             if index < len(entries) and isinstance(entries[index], dict)
             else None
         )
-        where = f"[[source]] #{index + 1}" + (f" ({name})" if name else "")
+        where = f"[[{table}]] #{index + 1}" + (f" ({name})" if name else "")
         loc = loc[2:]
     elif loc:
         where = f"[{loc[0]}]"

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
+from scraper import fulltext
 from scraper.extract.article import Article, Image
 from scraper.fingerprint import (
     band_keys,
@@ -208,8 +209,24 @@ _V3_HEALTH = """
         """  # each change of a source's health state (feeds/health.py), the health feed's entries
 
 
+def _v4(db: sqlite3.Connection) -> None:
+    """Full-text index over title and body (keyword watches, search), filled from the store."""
+    fulltext.create_index(db)
+    for row in db.execute("SELECT id, title, body FROM articles").fetchall():
+        fulltext.index_article(db, row["id"], row["title"], row["body"])
+
+
+def _v5(db: sqlite3.Connection) -> None:
+    """WebSub subscriptions: one row per verified (topic, callback), until its lease ends."""
+    db.execute(
+        "CREATE TABLE websub_subscriptions (topic TEXT NOT NULL, callback TEXT NOT NULL, "
+        "secret TEXT, lease_seconds INTEGER NOT NULL, expires_at TEXT NOT NULL, "
+        "verified_at TEXT NOT NULL, PRIMARY KEY (topic, callback))"
+    )
+
+
 Migration = str | Callable[[sqlite3.Connection], None]
-MIGRATIONS: list[Migration] = [_V1, _v2, _V3_HEALTH]
+MIGRATIONS: list[Migration] = [_V1, _v2, _V3_HEALTH, _v4, _v5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -526,6 +543,7 @@ class Store:
         )
         assert cursor.lastrowid is not None
         _index_bands(db, cursor.lastrowid, sig)
+        fulltext.index_article(db, cursor.lastrowid, article.title or "", article.body)
         return cursor.lastrowid, Outcome.NEW
 
     def _update(
@@ -571,6 +589,7 @@ class Store:
         )
         db.execute("DELETE FROM article_bands WHERE article_id = ?", (article_id,))
         _index_bands(db, article_id, sig)
+        fulltext.index_article(db, article_id, article.title or "", article.body)
         return Outcome.UPDATED
 
     def versions(self, article_id: int) -> list[tuple[datetime, str]]:
@@ -808,3 +827,61 @@ class Store:
             )
             for row in rows
         }
+
+    # -- full-text search (keyword watches) --------------------------------------------------
+
+    def search(self, query: str, limit: int = 50) -> list[StoredArticle]:
+        """Articles matching a user's full-text query, newest first like ``latest``.
+
+        Raises ``fulltext.QueryError`` for an empty or malformed query.
+        """
+        expression = fulltext.fts_query(query)
+        try:
+            rows = self._db.execute(
+                f"SELECT a.* FROM {fulltext.INDEX_TABLE} f JOIN articles a ON a.id = f.rowid "
+                f"WHERE {fulltext.INDEX_TABLE} MATCH ? ORDER BY a.sort_key DESC, a.guid LIMIT ?",
+                (expression, limit),
+            ).fetchall()
+        except sqlite3.OperationalError as exc:  # FTS5 syntax errors surface here
+            raise fulltext.QueryError(f"bad full-text query {query!r}: {exc}") from None
+        return self._hydrate(rows)
+
+    # -- WebSub subscriptions ----------------------------------------------------------------
+
+    def save_subscription(
+        self, topic: str, callback: str, secret: str | None, lease_seconds: int, at: datetime
+    ) -> None:
+        """Record a verified subscription (a renewal replaces secret and lease)."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO websub_subscriptions (topic, callback, secret, lease_seconds, "
+                "expires_at, verified_at) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (topic, callback) DO UPDATE SET secret = excluded.secret, "
+                "lease_seconds = excluded.lease_seconds, expires_at = excluded.expires_at, "
+                "verified_at = excluded.verified_at",
+                (
+                    topic,
+                    callback,
+                    secret,
+                    lease_seconds,
+                    _utc_key(at + timedelta(seconds=lease_seconds)),
+                    _iso(at),
+                ),
+            )
+
+    def delete_subscription(self, topic: str, callback: str) -> bool:
+        with self._transaction() as db:
+            cursor = db.execute(
+                "DELETE FROM websub_subscriptions WHERE topic = ? AND callback = ?",
+                (topic, callback),
+            )
+        return cursor.rowcount > 0
+
+    def subscriptions(self, topic: str, now: datetime) -> list[tuple[str, str | None]]:
+        """(callback, secret) of every subscription to ``topic`` whose lease has not ended."""
+        rows = self._db.execute(
+            "SELECT callback, secret FROM websub_subscriptions WHERE topic = ? AND expires_at > ? "
+            "ORDER BY callback",
+            (topic, _utc_key(now)),
+        ).fetchall()
+        return [(row["callback"], row["secret"]) for row in rows]

@@ -110,9 +110,10 @@ def test_build_writes_every_feed_and_rewrites_only_on_change(tmp_path: Path, sto
     out = tmp_path / "feeds"
     every = {
         f"{name}.{ext}"
-        for name in [*(s.name for s in config.sources), "all"]
+        for name in [*(s.name for s in config.sources), *(w.slug for w in config.watches), "all"]
         for ext in ("atom", "rss")
     }
+    assert "watch-germany.atom" in every  # the example config's watch has feeds too
     changed = build_feeds(config, store, out, "http://127.0.0.1:8080")
     assert {p.name for p in changed} == every
     assert build_feeds(config, store, out, "http://127.0.0.1:8080") == []

@@ -1,0 +1,111 @@
+"""Full-text search over stored articles: how text is indexed and how a user query is read.
+
+The index is an SQLite FTS5 table over title and body with the ``unicode61`` tokenizer. On
+its own, ``unicode61`` makes a whole run of Chinese (or Japanese) characters one token,
+because CJK text has no spaces: ``德国总理访问长春`` would be one "word" that only the whole
+sentence matches. The ``trigram`` tokenizer fixes that, but matches nothing for terms shorter
+than three characters, and most Chinese words have two (德国, 外交, 日本); it also matches
+English inside words (``art`` in ``party``). So the text is indexed with every CJK character
+as a token of its own (``index_text`` spaces them out) and a CJK term in a query becomes a
+phrase of its characters: ``德国`` matches exactly the text holding 德 directly followed by
+国, however short, while Latin-script words keep word semantics (``German`` does not match
+``Germany``; case and diacritics do not matter).
+
+A query is a user's string: words, ``"quoted phrases"``, ``OR``, ``AND``, ``NOT``,
+parentheses, a ``prefix*`` and ``title:``/``body:`` filters; words next to each other must
+all occur. ``fts_query`` turns it into FTS5 syntax (every term quoted, so no user text is
+read as an FTS5 operator) and ``check_query`` tries it on an empty in-memory index, so a bad
+query is a ``QueryError`` with a message, at config load or in a request, never a crash.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+INDEX_TABLE = "article_text"
+TOKENIZER = "unicode61"
+MAX_QUERY_CHARS = 500
+
+# Han (with extensions and compatibility ideographs), kana, Hangul, CJK punctuation.
+_CJK = re.compile(
+    "([\u3000-\u303f\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002fa1f])"
+)
+_TOKEN = re.compile(r'\s*(?:(?P<phrase>"[^"]*"?)|(?P<paren>[()])|(?P<word>[^\s()"]+))')
+_OPERATORS = {"OR", "AND", "NOT"}
+_COLUMNS = ("title", "body")
+_WORDLIKE = re.compile(r"\w")
+
+
+class QueryError(ValueError):
+    """A full-text query that cannot be run; the message says why, in one line."""
+
+
+def index_text(text: str) -> str:
+    """``text`` as it is indexed: every CJK character separated, so each is one token."""
+    return _CJK.sub(r" \1 ", text)
+
+
+def _term(text: str, query: str) -> str:
+    """One search term as a quoted FTS5 string (a phrase when it holds several tokens)."""
+    if not _WORDLIKE.search(text):
+        raise QueryError(f"bad full-text query {query!r}: {text!r} has no letters or digits")
+    return '"' + index_text(text).replace('"', '""').strip() + '"'
+
+
+def fts_query(query: str) -> str:
+    """The FTS5 MATCH expression for a user's query; QueryError when it is empty or broken."""
+    query = query.strip()
+    if not query:
+        raise QueryError("empty full-text query")
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryError(f"full-text query longer than {MAX_QUERY_CHARS} characters")
+    parts: list[str] = []
+    for match in _TOKEN.finditer(query):
+        if match["phrase"] is not None:
+            phrase = match["phrase"]
+            if len(phrase) < 2 or not phrase.endswith('"'):
+                raise QueryError(f"bad full-text query {query!r}: unclosed quote")
+            parts.append(_term(phrase[1:-1], query))
+        elif match["paren"] is not None:
+            parts.append(match["paren"])
+        elif (word := match["word"]) is not None:
+            if word in _OPERATORS:
+                parts.append(word)
+                continue
+            column, _, rest = word.partition(":")
+            prefix = ""
+            if column.lower() in _COLUMNS and rest:
+                prefix, word = f"{column.lower()} : ", rest
+            star = "*" if word.endswith("*") and len(word) > 1 else ""
+            parts.append(prefix + _term(word.rstrip("*") if star else word, query) + star)
+    return " ".join(parts)
+
+
+def check_query(query: str) -> str:
+    """``query`` unchanged when it can run (tried on an empty index); QueryError otherwise."""
+    expression = fts_query(query)
+    db = sqlite3.connect(":memory:")
+    try:
+        create_index(db)
+        db.execute(f"SELECT rowid FROM {INDEX_TABLE} WHERE {INDEX_TABLE} MATCH ?", (expression,))
+    except sqlite3.OperationalError as exc:
+        raise QueryError(f"bad full-text query {query!r}: {exc}") from None
+    finally:
+        db.close()
+    return query
+
+
+def create_index(db: sqlite3.Connection) -> None:
+    """The FTS5 table; its rowid is the article's id."""
+    db.execute(f"CREATE VIRTUAL TABLE {INDEX_TABLE} USING fts5(title, body, tokenize={TOKENIZER})")
+
+
+def index_article(db: sqlite3.Connection, article_id: int, title: str, body: str) -> None:
+    """Add or replace one article's entry (FTS5 has no upsert: delete, then insert)."""
+    db.execute(f"DELETE FROM {INDEX_TABLE} WHERE rowid = ?", (article_id,))
+    db.execute(
+        f"INSERT INTO {INDEX_TABLE} (rowid, title, body) VALUES (?, ?, ?)",
+        (article_id, index_text(title), index_text(body)),
+    )
