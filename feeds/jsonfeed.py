@@ -63,7 +63,16 @@ def render_json(
     if info.hub_url:
         feed["hubs"] = [{"type": "WebSub", "url": info.hub_url}]
     if archive and archive.prev:
-        feed["next_url"] = f"{archive.prev}.json"
+        feed["next_url"] = f"{archive.prev}.json"  # JSON Feed's paging runs towards the past
+    if archive:  # the RFC 5005 links, all of them, as an extension object
+        links = {"current": archive.current, "prev_archive": archive.prev}
+        if archive.is_archive:
+            links["next_archive"] = archive.next
+        feed["_govfeed"] = {
+            "about": EXTENSION_ABOUT,
+            "archive": archive.is_archive,
+            **{k: f"{v}.json" for k, v in links.items() if v},
+        }
     feed["items"] = [_item(a) for a in articles]
-    text = json.dumps(feed, ensure_ascii=False, indent=2) + "\n"
+    text = json.dumps(feed, ensure_ascii=False) + "\n"  # compact: the C encoder, 4x faster
     return text.encode("utf-8", "replace")  # a stray surrogate must not fail the whole feed

@@ -8,6 +8,7 @@ time here comes from the data and entries are appended in the order given (newes
 from __future__ import annotations
 
 import html
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -81,12 +82,27 @@ def summary(article: StoredArticle) -> str:
     return first if len(first) <= SUMMARY_CHARS else first[: SUMMARY_CHARS - 1].rstrip() + "…"
 
 
+_SANITIZED: OrderedDict[tuple[str, str], str] = OrderedDict()  # (url, content hash) → HTML
+_SANITIZED_MAX = 2048
+
+
 def content_html(article: StoredArticle) -> str:
-    """Sanitized entry HTML with absolute URLs (plain text as paragraphs when there is none)."""
+    """Sanitized entry HTML with absolute URLs (plain text as paragraphs when there is none).
+
+    Kept for the latest few thousand articles: one article appears in up to three formats of
+    its source, channel, combined and archive feeds, and sanitizing dominates a rebuild.
+    """
+    key = (article.url, article.content_hash)
+    if (cached := _SANITIZED.get(key)) is not None:
+        _SANITIZED.move_to_end(key)
+        return cached
     raw = article.body_html
     if not raw.strip():
         raw = "".join(f"<p>{html.escape(line)}</p>" for line in article.body.split("\n"))
-    return entry_html(raw, article.url)
+    _SANITIZED[key] = sanitized = entry_html(raw, article.url)
+    if len(_SANITIZED) > _SANITIZED_MAX:
+        _SANITIZED.popitem(last=False)
+    return sanitized
 
 
 def _generator(

@@ -13,6 +13,7 @@ import email.utils
 import gzip
 import hashlib
 import re
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -163,6 +164,12 @@ class FeedServer(ThreadingHTTPServer):
         self.feeds_dir = feeds_dir
         self._cache: OrderedDict[Path, Representation] = OrderedDict()
         self._lock = threading.Lock()
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A reader that hangs up mid-response is routine, not an error worth a traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
 
     def resolve(self, path: str) -> Path | None:
         """The file a request path names, or None (never outside the feeds folder)."""
