@@ -1,49 +1,26 @@
-"""Keyword feeds: a ``[[watch]]``'s query over every source, and ad-hoc ``search.atom?q=``.
+"""Ad-hoc keyword search: ``/feeds/search.atom?q=…``, rendered on request from the store.
 
-A watch feed is written like any other feed (Atom and RSS, ``watch-<name>.atom|rss``,
-rewritten only when its bytes change); a search is rendered on request from the store.
+A ``[[watch]]`` is a feed like any other (feeds/catalog.py, written by feeds/build.py); this
+is the same full-text query for a reader that has no watch configured.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
 from email.message import Message
 from pathlib import Path
 from urllib.parse import parse_qs
 
-from feeds.render import FeedInfo, render_atom, render_rss
+from feeds.render import FeedInfo, render_atom
 from feeds.server import CONTENT_TYPES, FeedServer, Reply, Route
 from scraper.fulltext import QueryError
-from scraper.sources import Config, Watch
+from scraper.sources import Config
 from scraper.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
 SEARCH_PATH = "/feeds/search.atom"
-
-
-def watch_info(watch: Watch, base_url: str) -> FeedInfo:
-    base = base_url.rstrip("/")
-    return FeedInfo(
-        slug=watch.slug,
-        title=watch.title or f"govfeed watch: {watch.query}",
-        homepage=f"{base}/",
-        self_url=f"{base}/feeds/{watch.slug}",
-        description=f"Articles from every source matching {watch.query!r}",
-    )
-
-
-def watch_feeds(
-    config: Config, store: Store, out_dir: Path, base_url: str
-) -> Iterator[tuple[Path, bytes]]:
-    """(file, content) of every watch feed, Atom and RSS, newest entries first."""
-    for watch in config.watches:
-        info = watch_info(watch, base_url)
-        articles = store.search(watch.query, config.settings.feed_entries)
-        yield out_dir / f"{watch.slug}.atom", render_atom(info, articles)
-        yield out_dir / f"{watch.slug}.rss", render_rss(info, articles)
 
 
 def search_route(config: Config, store_path: Path, base_url: str) -> Route:

@@ -885,3 +885,51 @@ class Store:
             (topic, _utc_key(now)),
         ).fetchall()
         return [(row["callback"], row["secret"]) for row in rows]
+
+    # -- what the per-channel and archived feeds read (read-only) ----------------------------
+
+    def channels(self, source: str) -> list[str]:
+        """The channels (list page sections) articles of ``source`` were found in, sorted."""
+        rows = self._db.execute(
+            "SELECT DISTINCT channel FROM articles WHERE source = ? AND channel IS NOT NULL "
+            "AND channel != '' ORDER BY channel",
+            (source,),
+        ).fetchall()
+        return [row["channel"] for row in rows]
+
+    def latest_in(
+        self, source: str | None, channel: str | None, limit: int = 50
+    ) -> list[StoredArticle]:
+        """Like ``latest``, restricted to one channel of a source when ``channel`` is given."""
+        if channel is None:
+            return self.latest(source, limit)
+        rows = self._db.execute(
+            "SELECT * FROM articles WHERE source = ? AND channel = ? "
+            "ORDER BY sort_key DESC, guid LIMIT ?",
+            (source, channel, limit),
+        ).fetchall()
+        return self._hydrate(rows)
+
+    def history(self, source: str | None, channel: str | None = None) -> list[tuple[int, str]]:
+        """(id, guid) of every article of a source (or channel, or all), in storing order.
+
+        Ids only grow, so a prefix of this list never changes when articles arrive: archive
+        pages cut from it in fixed sizes stay the same once full.
+        """
+        where, args = "", []
+        if source is not None:
+            where, args = "WHERE source = ?", [source]
+            if channel is not None:
+                where, args = "WHERE source = ? AND channel = ?", [source, channel]
+        rows = self._db.execute(f"SELECT id, guid FROM articles {where} ORDER BY id", args)
+        return [(row["id"], row["guid"]) for row in rows]
+
+    def articles_by_id(self, ids: Iterable[int]) -> list[StoredArticle]:
+        """The stored articles with these ids, in the order given (unknown ids are skipped)."""
+        wanted = list(ids)
+        if not wanted:
+            return []
+        marks = ",".join("?" * len(wanted))
+        rows = self._db.execute(f"SELECT * FROM articles WHERE id IN ({marks})", wanted).fetchall()
+        by_id = {a.id: a for a in self._hydrate(rows)}
+        return [by_id[i] for i in wanted if i in by_id]

@@ -105,17 +105,26 @@ def test_control_characters_never_break_a_feed(tmp_path: Path) -> None:
             assert b"BadTitle here" in raw
 
 
+def _written(out: Path, changed: list[Path]) -> set[str]:
+    return {p.relative_to(out).as_posix() for p in changed}
+
+
+def _formats(*stems: str) -> set[str]:
+    return {f"{stem}.{fmt}" for stem in stems for fmt in ("atom", "rss", "json")}
+
+
 def test_build_writes_every_feed_and_rewrites_only_on_change(tmp_path: Path, store: Store) -> None:
     config = load_config(ROOT / "sources.toml")
     out = tmp_path / "feeds"
-    every = {
-        f"{name}.{ext}"
-        for name in [*(s.name for s in config.sources), *(w.slug for w in config.watches), "all"]
-        for ext in ("atom", "rss")
-    }
-    assert "watch-germany.atom" in every  # the example config's watch has feeds too
+    # every source (most are empty here); ccfao's three articles are in one channel
+    every = _formats(*(s.name for s in config.sources), "all", "watch-germany") | _formats(
+        "ccfao/changchun-news",
+        "archive/ccfao/0",
+        "archive/ccfao/changchun-news/0",
+        "archive/all/0",
+    )
     changed = build_feeds(config, store, out, "http://127.0.0.1:8080")
-    assert {p.name for p in changed} == every
+    assert _written(out, changed) == every
     assert build_feeds(config, store, out, "http://127.0.0.1:8080") == []
     store.save(
         "ccfao",
@@ -128,7 +137,8 @@ def test_build_writes_every_feed_and_rewrites_only_on_change(tmp_path: Path, sto
         T0,
     )
     changed = build_feeds(config, store, out, "http://127.0.0.1:8080")
-    assert {p.name for p in changed} == {"ccfao.atom", "ccfao.rss", "all.atom", "all.rss"}
+    # Delta has no channel: the channel feed and its archive stay as they were
+    assert _written(out, changed) == _formats("ccfao", "all", "archive/ccfao/0", "archive/all/0")
     combined = feedparser.parse((out / "all.atom").read_bytes())
     assert combined.entries[0].title == "Delta"
     assert any(
@@ -137,4 +147,6 @@ def test_build_writes_every_feed_and_rewrites_only_on_change(tmp_path: Path, sto
     )
     index = (out / "index.html").read_text()
     assert 'href="/feeds/ccfao.atom"' in index
+    assert 'href="/feeds/ccfao/changchun-news.json"' in index
     assert 'type="application/rss+xml"' in index
+    assert 'type="application/feed+json"' in index
