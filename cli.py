@@ -12,7 +12,6 @@ import argparse
 import logging
 import os
 import signal
-import subprocess
 import sys
 import threading
 from datetime import datetime
@@ -20,6 +19,8 @@ from pathlib import Path
 
 from feeds.build import build_feeds
 from feeds.server import FeedServer
+from scraper.crawl_children import CrawlChildren
+from scraper.run_outcome import crawl_failed
 from scraper.sources import Config, ConfigError, load_config
 from scraper.store import Store, StoreError
 
@@ -58,16 +59,23 @@ def cmd_crawl(args: argparse.Namespace, config: Config) -> int:
 
     sources = _select(config, args.sources)
     data = data_dir(args.data)
-    summaries = run_crawl(
-        config,
-        sources,
-        data / STORE_FILE,
-        replay_dir=Path(args.replay) if args.replay else None,
-        replay_latency=args.replay_latency,
-        replay_proxy=args.proxy,
-        log_level="INFO" if args.verbose else "WARNING",
-        now=(lambda: args.now) if args.now else None,
-    )
+    # Until Scrapy installs its graceful handler (SIGTERM: finish what is in flight, record
+    # the run), SIGTERM interrupts like Ctrl-C: the store's open transaction rolls back.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        summaries = run_crawl(
+            config,
+            sources,
+            data / STORE_FILE,
+            replay_dir=Path(args.replay) if args.replay else None,
+            replay_latency=args.replay_latency,
+            replay_proxy=args.proxy,
+            log_level="INFO" if args.verbose else "WARNING",
+            now=(lambda: args.now) if args.now else None,
+        )
+    except KeyboardInterrupt:
+        print("crawl stopped before it started", file=sys.stderr)
+        return 0
     for summary in summaries:
         print(summary.line())
     if not args.no_feeds:
@@ -85,37 +93,56 @@ def cmd_feeds(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def crawl_subprocess(args: argparse.Namespace, name: str) -> int:
-    """One crawl in a fresh process: the reactor starts clean, and a crash stays there."""
+def crawl_subprocess(
+    args: argparse.Namespace, name: str, children: CrawlChildren | None = None
+) -> int | None:
+    """One crawl in a fresh process: the reactor starts clean, and a crash stays there.
+
+    Returns its exit status, or None when ``children`` is stopping and it was not started.
+    """
     command = [sys.executable, "-m", "cli", "--config", str(args.config)]
     command += ["--data", str(data_dir(args.data)), "crawl", name, "--no-feeds"]
     if args.replay:
         command += ["--replay", str(args.replay), "--replay-latency", str(args.replay_latency)]
-    result = subprocess.run(command, check=False)
-    return result.returncode
+    return (children or CrawlChildren()).run(command)
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
-    from scheduler import build_scheduler
+    from schedule_book import BOOK_FILE, ScheduleBook
+    from scheduler import RunOutcome, build_scheduler
 
     data = data_dir(args.data)
     port = args.port if args.port is not None else config.settings.port
     Store(data / STORE_FILE).close()
     server = FeedServer(data / "feeds", port=port)
     url = base_url(config, server.server_address[1])
+    children = CrawlChildren()
 
     def rebuild(names: set[str] | None) -> None:
         with Store(data / STORE_FILE) as store:
             build_feeds(config, store, data / "feeds", url, names)
 
-    def run_source(name: str) -> None:
-        code = crawl_subprocess(args, name)
+    def last_run(name: str) -> tuple[int, str] | None:
+        with Store(data / STORE_FILE) as store:
+            return store.last_run(name)
+
+    def run_source(name: str) -> RunOutcome:
+        before = last_run(name)
+        code = crawl_subprocess(args, name, children)
+        if code is None:
+            return RunOutcome.INTERRUPTED  # shutting down: not started
+        after = last_run(name)
+        recorded = after[1] if after is not None and after != before else None
         if code != 0:
             log.error("crawl of %s exited with status %s", name, code)
         rebuild({name})  # even after a failed crawl: what it stored is published
+        if children.stopping:
+            return RunOutcome.INTERRUPTED
+        return RunOutcome.FAILED if crawl_failed(code, recorded) else RunOutcome.OK
 
     rebuild(None)
-    scheduler = build_scheduler(config, run_source)
+    book = ScheduleBook(data / BOOK_FILE)
+    scheduler = build_scheduler(config, run_source, book=book)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -123,8 +150,12 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     server.start_in_thread()
     print(f"serving feeds at {url}/ (Ctrl-C to stop)", flush=True)
     stop.wait()
-    print("stopping: waiting for running crawls to finish", flush=True)
-    scheduler.shutdown(wait=True)
+    print("stopping: no new crawls; running crawls finish their writes", flush=True)
+    scheduler.pause()  # no new runs from here on
+    grace = config.settings.shutdown_grace.total_seconds()
+    if not children.stop(grace):
+        print(f"stopping: crawls still running after {grace:.0f}s were killed", flush=True)
+    scheduler.shutdown(wait=True)  # the jobs' last steps: feeds rebuilt, next runs kept
     server.shutdown()
     return 0
 

@@ -161,6 +161,11 @@ class Settings(BaseModel):
     feed_entries: int = Field(default=50, ge=1, le=10000)
     port: int = Field(default=8080, ge=0, le=65535)
     max_concurrent_crawls: int = Field(default=2, ge=1)
+    # after k failed runs in a row a source's next run waits base * 2**(k-1) more, at most max
+    backoff_base: Duration = timedelta(minutes=30)
+    backoff_max: Duration = timedelta(hours=24)
+    # on SIGTERM, crawls in flight get this long to finish their writes before they are killed
+    shutdown_grace: Duration = timedelta(seconds=60)
 
 
 class Config(BaseModel):

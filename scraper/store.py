@@ -656,3 +656,12 @@ class Store:
             )
             for row in rows
         ]
+
+    # -- what the scheduler reads ------------------------------------------------------------
+
+    def last_run(self, source: str) -> tuple[int, str] | None:
+        """The id and outcome of the source's latest recorded run (ids only grow)."""
+        row = self._db.execute(
+            "SELECT id, outcome FROM runs WHERE source = ? ORDER BY id DESC LIMIT 1", (source,)
+        ).fetchone()
+        return (int(row["id"]), str(row["outcome"])) if row is not None else None
