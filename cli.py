@@ -12,7 +12,6 @@ import argparse
 import logging
 import os
 import signal
-import subprocess
 import sys
 import threading
 from datetime import UTC, datetime
@@ -25,6 +24,8 @@ from feeds.server import FeedServer
 from feeds.status import monitor_routes
 from feeds.watches import install_search
 from feeds.websub import Hub
+from scraper.crawl_children import CrawlChildren
+from scraper.failures import crawl_failed
 from scraper.sources import Config, ConfigError, load_config
 from scraper.store import Store, StoreError
 
@@ -65,16 +66,23 @@ def cmd_crawl(args: argparse.Namespace, config: Config) -> int:
 
     sources = _select(config, args.sources)
     data = data_dir(args.data)
-    summaries = run_crawl(
-        config,
-        sources,
-        data / STORE_FILE,
-        replay_dir=Path(args.replay) if args.replay else None,
-        replay_latency=args.replay_latency,
-        replay_proxy=args.proxy,
-        log_level="INFO" if args.verbose else "WARNING",
-        now=(lambda: args.now) if args.now else None,
-    )
+    # Until Scrapy installs its graceful handler (SIGTERM: finish what is in flight, record
+    # the run), SIGTERM interrupts like Ctrl-C: the store's open transaction rolls back.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        summaries = run_crawl(
+            config,
+            sources,
+            data / STORE_FILE,
+            replay_dir=Path(args.replay) if args.replay else None,
+            replay_latency=args.replay_latency,
+            replay_proxy=args.proxy,
+            log_level="INFO" if args.verbose else "WARNING",
+            now=(lambda: args.now) if args.now else None,
+        )
+    except KeyboardInterrupt:
+        print("crawl stopped before it started", file=sys.stderr)
+        return 0
     for summary in summaries:
         print(summary.line())
     if not args.no_feeds:
@@ -102,27 +110,25 @@ def refresh_health(config: Config, store: Store, feeds_dir: Path, url: str) -> N
     write_health_feed(config, store, feeds_dir, url)
 
 
-def record_crashed_run(store: Store, name: str, started: datetime, code: int) -> None:
-    """A crawl process that died before recording its run still counts as a failed run."""
-    runs = store.runs(name, limit=1)
-    if not runs or runs[0].started_at < started:
-        store.record_run(name, started, datetime.now(UTC), "error", {"exit_status": code})
+def crawl_subprocess(
+    args: argparse.Namespace, name: str, children: CrawlChildren | None = None
+) -> int | None:
+    """One crawl in a fresh process: the reactor starts clean, and a crash stays there.
 
-
-def crawl_subprocess(args: argparse.Namespace, name: str) -> int:
-    """One crawl in a fresh process: the reactor starts clean, and a crash stays there."""
+    Returns its exit status, or None when ``children`` is stopping and it was not started.
+    """
     command = [sys.executable, "-m", "cli", "--config", str(args.config)]
     command += ["--data", str(data_dir(args.data)), "crawl", name, "--no-feeds"]
     if args.replay:
         command += ["--replay", str(args.replay), "--replay-latency", str(args.replay_latency)]
     if getattr(args, "proxy", None):
         command += ["--proxy", args.proxy]
-    result = subprocess.run(command, check=False)
-    return result.returncode
+    return (children or CrawlChildren()).run(command)
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
-    from scheduler import build_scheduler
+    from schedule_book import BOOK_FILE, ScheduleBook
+    from scheduler import RunResult, build_scheduler
 
     data = data_dir(args.data)
     port = args.port if args.port is not None else config.settings.port
@@ -132,6 +138,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     install_search(server, config, data / STORE_FILE, url)
     hub = Hub(data / STORE_FILE, url, data / "feeds", allow_private=bool(args.replay))
     hub.install(server)
+    children = CrawlChildren()
 
     def next_runs() -> dict[str, datetime | None]:
         return {job.id: job.next_run_time for job in scheduler.get_jobs()}
@@ -146,17 +153,32 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
             refresh_health(config, store, data / "feeds", url)
         return written
 
-    def run_source(name: str) -> None:
-        started = datetime.now(UTC)
-        code = crawl_subprocess(args, name)
-        if code != 0:
-            log.error("crawl of %s exited with status %s", name, code)
-            with Store(data / STORE_FILE) as store:
-                record_crashed_run(store, name, started, code)
+    def last_run_id(name: str) -> int | None:
+        with Store(data / STORE_FILE) as store:
+            runs = store.runs(name, limit=1)
+        return runs[0].id if runs else None
+
+    def run_source(name: str) -> RunResult:
+        started, before = datetime.now(UTC), last_run_id(name)
+        code = crawl_subprocess(args, name, children)
+        if code is None:
+            return RunResult.INTERRUPTED  # shutting down: not started
+        with Store(data / STORE_FILE) as store:
+            runs = store.runs(name, limit=1)
+            recorded = runs[0].outcome if runs and runs[0].id != before else None
+            if code != 0:
+                log.error("crawl of %s exited with status %s", name, code)
+                if recorded is None:  # died before recording its run: still a run, failed
+                    outcome = "interrupted" if children.stopping else "error"
+                    store.record_run(name, started, datetime.now(UTC), outcome, {"exit": code})
         hub.publish(rebuild({name}))  # even after a failed crawl: what it stored is published
+        if children.stopping:
+            return RunResult.INTERRUPTED
+        return RunResult.FAILED if crawl_failed(code, recorded) else RunResult.OK
 
     rebuild(None)
-    scheduler = build_scheduler(config, run_source)
+    book = ScheduleBook(data / BOOK_FILE)
+    scheduler = build_scheduler(config, run_source, book=book)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -164,8 +186,12 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     server.start_in_thread()
     print(f"serving feeds at {url}/ (Ctrl-C to stop)", flush=True)
     stop.wait()
-    print("stopping: waiting for running crawls to finish", flush=True)
-    scheduler.shutdown(wait=True)
+    print("stopping: no new crawls; running crawls finish their writes", flush=True)
+    scheduler.pause()  # no new runs from here on
+    grace = config.settings.shutdown_grace.total_seconds()
+    if not children.stop(grace):
+        print(f"stopping: crawls still running after {grace:.0f}s were killed", flush=True)
+    scheduler.shutdown(wait=True)  # the jobs' last steps: feeds rebuilt, next runs kept
     server.shutdown()
     hub.close()
     return 0

@@ -45,6 +45,13 @@ FAILED_OUTCOMES = frozenset(RunOutcome) - {
     RunOutcome.INTERRUPTED,
 }
 
+
+def crawl_failed(exit_status: int, recorded_outcome: str | None) -> bool:
+    """Whether a crawl run failed, for the scheduler's back-off: its process did not exit
+    cleanly, or it recorded no run (``None``) or a failed one."""
+    return exit_status != 0 or recorded_outcome is None or recorded_outcome in FAILED_OUTCOMES
+
+
 # Reasons from ``scraper.spiders.site.failure_reason`` (other than "http NNN"), by type.
 _REASON_TYPES: dict[str, FailureType] = {
     "dns": FailureType.DOWN,

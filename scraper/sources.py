@@ -168,6 +168,11 @@ class Settings(BaseModel):
     max_concurrent_crawls: int = Field(default=2, ge=1)
     # processes that extract pages while the crawl downloads; unset: one per spare core (max 4)
     extract_workers: int | None = Field(default=None, ge=0, le=32)
+    # after k failed runs in a row a source's next run waits base * 2**(k-1) more, at most max
+    backoff_base: Duration = timedelta(minutes=30)
+    backoff_max: Duration = timedelta(hours=24)
+    # on SIGTERM, crawls in flight get this long to finish their writes before they are killed
+    shutdown_grace: Duration = timedelta(seconds=60)
 
 
 class HealthSettings(BaseModel):

@@ -93,6 +93,8 @@ def broken_site_config(tmp_path: Path) -> Path:
     path.write_text(
         """[settings]
 download_timeout = 5
+backoff_base = "1s"  # failed runs back off, but briefly here
+backoff_max = "2s"
 
 [health]
 failing_after = 2
