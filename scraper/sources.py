@@ -27,7 +27,9 @@ from pydantic_core import ErrorDetails
 
 from scraper.extract.profile import load_profiles
 
-SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # used with fullmatch: "$" would pass "x\n"
+# Names a source may not take: its feed files would overwrite the combined feed's.
+RESERVED_NAMES = frozenset({"all"})
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
@@ -48,10 +50,12 @@ def parse_duration(value: object) -> timedelta:
 
 
 def _check_slug(value: str) -> str:
-    if not SLUG.match(value):
+    if not SLUG.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a slug (lower-case letters, digits, '-' and '_'; it names files)"
         )
+    if value in RESERVED_NAMES:
+        raise ValueError(f"{value!r} is reserved (it names the combined feed)")
     return value
 
 
@@ -198,6 +202,8 @@ def _describe(error: ErrorDetails, data: dict[str, Any]) -> str:
             if index < len(entries) and isinstance(entries[index], dict)
             else None
         )
+        if name and not (isinstance(name, str) and SLUG.fullmatch(name)):
+            name = repr(name)  # a newline or control character must not break the one line
         where = f"[[source]] #{index + 1}" + (f" ({name})" if name else "")
         loc = loc[2:]
     elif loc:
