@@ -19,6 +19,7 @@ import datetime as dt
 import email.utils
 import hashlib
 import mimetypes
+import re
 import ssl
 import tempfile
 import threading
@@ -27,6 +28,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+# A host name as the replica's folders are named: dot-separated labels, none empty (so never
+# "", "." or ".."), no "/" or "\\" (so never a path). Anything else is not in the replica.
+_HOST = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
 _TYPES = {".html": "text/html", ".htm": "text/html", ".shtml": "text/html", ".txt": "text/plain"}
 
 
@@ -78,6 +82,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_CONNECT(self) -> None:
         """Accept the tunnel, then serve the requests inside it over TLS on this connection."""
         host = self.path.rsplit(":", 1)[0].strip("[]").lower()
+        if not _HOST.fullmatch(host):
+            self.send_error(400, "bad tunnel host")
+            self.close_connection = True
+            return
         self.send_response(200, "Connection Established")
         self.end_headers()
         self.wfile.flush()
@@ -107,16 +115,22 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _locate(self) -> Path | None:
+        """The file answering this request, or None; never a file outside the host's folder.
+
+        The host (from the URL, the tunnel or a ``Host`` header anyone can write) must be a
+        plain host name, and the decoded path must resolve, symlinks followed, inside it:
+        ``..``, ``%2e%2e``, absolute paths and NUL bytes all end in a 404.
+        """
         target = urlsplit(self.path)
         host = (
             target.hostname or self.tunnel_host or self.headers.get("Host", "").split(":")[0]
         ).lower()
         path = unquote(target.path or "/")
-        if not host:
+        if not _HOST.fullmatch(host) or "\0" in path:
             return None
-        root = self.server.root
-        candidate = (root / host / path.lstrip("/")).resolve()
-        if not candidate.is_relative_to(root / host):
+        folder = self.server.root / host
+        candidate = (folder / path.lstrip("/")).resolve()
+        if not candidate.is_relative_to(folder):
             return None
         if path.endswith("/") or candidate.is_dir():
             candidate = candidate / "index.html"

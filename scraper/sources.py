@@ -29,7 +29,15 @@ from scraper.canary import Canary
 from scraper.extract.profile import load_profiles
 from scraper.fulltext import check_query
 
-SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # used with fullmatch: "$" would pass "x\n"
+# Names a source may not take: its feed files would land on those of another feed or folder.
+RESERVED_NAMES = {
+    "all": "the combined feed",
+    "health": "the health feed",
+    "search": "the search feed",
+    "archive": "the archive folder",
+}
+RESERVED_PREFIX = "watch-"  # keyword watches' feeds
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
@@ -50,10 +58,14 @@ def parse_duration(value: object) -> timedelta:
 
 
 def _check_slug(value: str) -> str:
-    if not SLUG.match(value):
+    if not SLUG.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a slug (lower-case letters, digits, '-' and '_'; it names files)"
         )
+    if value in RESERVED_NAMES:
+        raise ValueError(f"{value!r} is reserved (it names {RESERVED_NAMES[value]})")
+    if value.startswith(RESERVED_PREFIX):
+        raise ValueError(f"{value!r} is reserved ({RESERVED_PREFIX}… names keyword watch feeds)")
     return value
 
 
@@ -244,6 +256,8 @@ def _describe(error: ErrorDetails, data: dict[str, Any]) -> str:
             if index < len(entries) and isinstance(entries[index], dict)
             else None
         )
+        if name and not (isinstance(name, str) and SLUG.fullmatch(name)):
+            name = repr(name)  # a newline or control character must not break the one line
         where = f"[[{table}]] #{index + 1}" + (f" ({name})" if name else "")
         loc = loc[2:]
     elif loc:

@@ -158,7 +158,7 @@ def test_watch_config_parses(tmp_path: Path) -> None:
         (
             'name = "germany"',
             'name = "Ger many"',
-            "[[watch]] #1 (Ger many): field 'name': 'Ger many' is not",
+            "[[watch]] #1 ('Ger many'): field 'name': 'Ger many' is not",
         ),
         ('"Germany OR German"', '"Germany OR"', "[[watch]] #1 (germany): field 'query': bad full"),
         ('"Germany OR German"', '""', "field 'query': empty full-text query"),
