@@ -43,6 +43,7 @@ _BREADCRUMB_SPLIT = re.compile(r"\s*(?:>>|»|›|>|/|→|\\)\s*")
 _AUTHOR_SPLIT = re.compile(r"\s*(?:[,，、;；/]|\band\b|\bund\b)\s*")
 _LANG_TAG = re.compile(r"^[a-z]{2,3}$")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
+_WORD = re.compile(r"\w+")
 MAX_DATE_SCAN_LINES = 8
 MAX_HEURISTIC_LINE = 120
 MAX_DATE_LINE_EXTRA = 16
@@ -148,7 +149,7 @@ def _heading_text(el: etree._Element) -> str:
         if (
             child is not work
             and isinstance(child, lxml_html.HtmlElement)
-            and is_hidden(child)
+            and (is_hidden(child) or child.tag == "small")  # <small>: a kicker or topline
             and child.getparent() is not None
         ):
             child.drop_tree()  # keeps the tail text
@@ -171,18 +172,24 @@ def _headings(page: _Page) -> list[str]:
     return out
 
 
-def _agreement(references: list[str], headings: list[str]) -> str | None:
+def _agreement(
+    references: list[str], headings: list[str], site_names: list[str] | None = None
+) -> str | None:
     """The headline on which a visible heading and a title reference agree.
 
     A heading inside a reference (" - Site" tail) or a reference inside a heading (a kicker
     such as "Press releases:" before the headline) both count; the pair where the shared
-    text covers most of the longer one wins, earlier references first on ties.
+    text covers most of the longer one wins, earlier references first on ties. Failing
+    those, a heading holding every word of a reference (3 words or more) and more, at most
+    twice as many, is the headline in its visible, fuller wording (a <title> often shortens
+    it); with the same words only, the reference's spelling stands.
     """
     best: tuple[float, str] | None = None
     for reference in references:
         ref = clean_space(reference)
         if not ref:
             continue
+        ref_words = set(_WORD.findall(_strip_site_tail(ref, site_names or []).casefold()))
         for heading in headings:
             if heading == ref:
                 score, text = 1.0, heading
@@ -190,6 +197,12 @@ def _agreement(references: list[str], headings: list[str]) -> str | None:
                 score, text = len(heading) / len(ref), heading
             elif len(ref) >= 8 and ref in heading:
                 score, text = len(ref) / len(heading), ref
+            elif (
+                len(ref_words) >= 3
+                and ref_words < (words := set(_WORD.findall(heading.casefold())))
+                and len(words) <= 2 * len(ref_words)
+            ):
+                score, text = 0.5 * len(ref_words) / len(words), heading
             else:
                 continue
             if best is None or score > best[0]:
@@ -214,7 +227,7 @@ def _title(page: _Page, art: Article) -> None:
     headings = _headings(page)
     tag_title = md.title_tag or ""
     # A visible heading that is (part of) the structured or <title> title is the headline.
-    if agreed := _agreement([*candidates, tag_title], headings):
+    if agreed := _agreement([*candidates, tag_title], headings, site_names):
         art.title = _strip_site_tail(agreed, site_names, only_names=True)
         return
     if candidates:
