@@ -44,7 +44,7 @@ def canonical_url(url: str) -> str:
     try:
         return _canonical(url)
     except ValueError:
-        return url.split("#", 1)[0]
+        return url.split("#", 1)[0].strip()  # "x\n#y" is "x": its own canonical form too
 
 
 def _canonical(url: str) -> str:

@@ -1,4 +1,5 @@
-"""Fuzzing (hypothesis): the config loader and the URL canonicalizer on arbitrary input.
+"""Fuzzing: the config loader and the URL canonicalizer on arbitrary input (hypothesis), and
+those and ``extract_article`` with coverage guidance (atheris, at the end).
 
 The loader either returns a Config or raises ConfigError (one line for the user), never
 anything else. The canonicalizer never raises on text a page can hold, and is idempotent:
@@ -7,6 +8,8 @@ its output is its own canonical form, so stored URLs and keys are stable.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from hypothesis import strategies as st
 
 from scraper.sources import Config, ConfigError, load_config
 from scraper.urls import canonical_url, url_key
+from tests.conftest import ROOT
 
 VALID = """[settings]
 download_timeout = 5
@@ -107,9 +111,63 @@ def test_canonical_url_is_idempotent_and_never_raises(url: str) -> None:
     assert url_key(canonical) == key
 
 
+def test_canonical_url_of_a_hostless_url_with_a_fragment_is_a_fixed_point() -> None:
+    """Found by atheris: the fragment went after the whitespace was stripped, leaving "\n"."""
+    canonical = canonical_url("\x7f\x7f\x7f*\n#")
+    assert canonical == "\x7f\x7f\x7f*"
+    assert canonical_url(canonical) == canonical
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (b"\xef", "not UTF-8 text"),  # found by atheris: tomllib's UnicodeDecodeError escaped
+        (b'name = "caf\xe9"', "not UTF-8 text"),  # a Latin-1 file
+    ],
+)
+def test_a_config_that_is_not_utf8_is_a_config_error(tmp_path: Path, data: bytes, says: str):
+    path = tmp_path / "sources.toml"
+    path.write_bytes(data)
+    with pytest.raises(ConfigError, match=says):
+        load_config(path)
+
+
+def test_a_config_path_that_is_a_folder_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read it"):
+        load_config(tmp_path)
+
+
 @pytest.mark.parametrize(
     "url", ["http://a:x/", "http://a:99999/", "http://[x/", "http://a\uff0fb/"]
 )
 def test_canonical_url_never_raises_on_malformed_netlocs(url: str) -> None:
     assert canonical_url(url) == url  # unparseable: kept as spelled
     assert url_key(url) == url.removeprefix("http:")
+
+
+# -- atheris: coverage-guided, each target in its own process (tests/fuzz_targets.py) -------
+
+SEED_PAGE = ROOT / "fixtures" / "sites" / "en.changchun.gov.cn" / "xw" / "ccxw1"
+
+
+@pytest.mark.parametrize(
+    ("target", "runs", "seeds"),
+    [
+        ("extract", 1500, [SEED_PAGE]),  # starts from the replica's article pages
+        ("config", 10000, []),
+        ("url", 20000, []),
+    ],
+)
+def test_atheris_finds_nothing(tmp_path: Path, target: str, runs: int, seeds: list[Path]) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for folder in seeds:
+        for page in sorted(folder.rglob("t*.html"))[:8]:
+            (corpus / page.name).write_bytes(page.read_bytes())
+    command = [
+        sys.executable, str(ROOT / "tests" / "fuzz_targets.py"), target, str(corpus),
+        f"-runs={runs}", "-seed=1", "-max_len=65536", f"-artifact_prefix={tmp_path}/",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"Done {runs} runs" in result.stderr
