@@ -35,6 +35,7 @@ GOV_CONTAINERS = (
     ".pages_content",
     "#Zoom",
 )
+_ANY_GOV_CONTAINER = ", ".join(GOV_CONTAINERS)
 MIN_CONTAINER_TEXT = 30
 MIN_IMAGE_SIDE = 50
 # class/tag words of a teaser box pointing to another page, ordered by how sure a match is.
@@ -189,6 +190,8 @@ def body_from_element(
 
 def gov_container(tree: etree._Element) -> etree._Element | None:
     """The first government-CMS content container holding real text, if any."""
+    if not select(tree, _ANY_GOV_CONTAINER):  # one pass over a page of another CMS
+        return None
     for css in GOV_CONTAINERS:
         for el in select(tree, css):
             if len(clean_space(el.text_content())) >= MIN_CONTAINER_TEXT and not any(

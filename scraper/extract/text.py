@@ -59,10 +59,17 @@ def clean_space(text: str) -> str:
     return "\n".join(" ".join(line.split()) for line in text.split("\n")).strip()
 
 
-def class_words(el: etree._Element) -> set[str]:
+def class_words(el: etree._Element) -> frozenset[str]:
     """Lower-cased words of an element's class and id."""
-    raw = f"{el.get('class') or ''} {el.get('id') or ''}"
-    return {w.lower() for w in _WORD_SPLIT.split(raw) if w}
+    cls, ident = el.get("class"), el.get("id")
+    if not cls and not ident:
+        return frozenset()
+    return _words(f"{cls or ''} {ident or ''}")
+
+
+@lru_cache(maxsize=8192)  # a page repeats a few dozen class names over hundreds of elements
+def _words(raw: str) -> frozenset[str]:
+    return frozenset(w.lower() for w in _WORD_SPLIT.split(raw) if w)
 
 
 def is_decoy(el: etree._Element) -> bool:
@@ -70,7 +77,7 @@ def is_decoy(el: etree._Element) -> bool:
     tag = el.tag if isinstance(el.tag, str) else ""
     if tag in {"footer", "nav", "aside"}:
         return True
-    return bool(class_words(el) & _DECOY_SET)
+    return not class_words(el).isdisjoint(_DECOY_SET)
 
 
 def is_hidden(el: etree._Element) -> bool:
