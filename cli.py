@@ -85,6 +85,9 @@ def cmd_crawl(args: argparse.Namespace, config: Config) -> int:
         return 0
     for summary in summaries:
         print(summary.line())
+    failed = next((s.store_error for s in summaries if s.store_error), None)
+    if failed:  # disk full, read-only: what was stored stays; nothing more can be written
+        raise StoreError(failed)
     if not args.no_feeds:
         with Store(data / STORE_FILE) as store:
             build_feeds(config, store, data / "feeds", base_url(config), {s.name for s in sources})

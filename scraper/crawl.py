@@ -33,6 +33,7 @@ class CrawlSummary:
     dropped: dict[str, int] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
     finish_reason: str = "unknown"
+    store_error: str | None = None  # the store could not be written: the crawl stopped
 
     @classmethod
     def from_stats(cls, source: str, stats: dict[str, Any]) -> CrawlSummary:
@@ -54,6 +55,7 @@ class CrawlSummary:
             dropped=prefixed("govfeed/dropped/"),
             errors=errors,
             finish_reason=str(stats.get("finish_reason", "unknown")),
+            store_error=stats.get("govfeed/store_error"),
         )
 
     def line(self) -> str:

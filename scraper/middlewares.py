@@ -13,6 +13,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.task import deferLater
+from w3lib.url import canonicalize_url
 
 from scraper.addresses import Resolver, non_public_address, resolve_host
 from scraper.addresses import is_public as is_public  # re-exported: tests and callers use it
@@ -162,4 +163,42 @@ class RetryAfterMiddleware:
             from twisted.internet import reactor
 
             await maybe_deferred_to_future(deferLater(reactor, delay, lambda: None))
+        return response
+
+
+class RedirectLoop(IgnoreRequest):
+    """A redirect back to a URL of its own chain (itself, or A → B → A)."""
+
+    reason = "redirect loop"
+
+
+class RedirectLoopMiddleware:
+    """Turn a redirect loop into a failure the spider records.
+
+    Scrapy's RedirectMiddleware (600) schedules the redirected request anew, and the
+    duplicates filter silently discards one whose URL was requested before: a page that
+    redirects to itself, or to a page that redirects back, would vanish from the crawl with
+    no error at all. Sitting above it (``process_response`` runs in decreasing order), this
+    sees the redirect first and raises ``RedirectLoop`` instead, which reaches the errback.
+    Long chains of fresh URLs are left to ``REDIRECT_MAX_TIMES``.
+    """
+
+    REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+    def process_response(
+        self, request: Request, response: Response, spider: object = None
+    ) -> Response:
+        location = response.headers.get(b"Location")
+        if (
+            response.status not in self.REDIRECTS
+            or not location
+            or request.meta.get("dont_redirect")
+            or response.status in request.meta.get("handle_httpstatus_list", ())
+            or request.meta.get("handle_httpstatus_all")
+        ):
+            return response
+        target = canonicalize_url(response.urljoin(location.decode("latin-1")))
+        chain = [*request.meta.get("redirect_urls", ()), request.url]
+        if any(canonicalize_url(url) == target for url in chain):
+            raise RedirectLoop(f"redirect loop: {request.url} -> {target}")
         return response

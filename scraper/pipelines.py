@@ -6,6 +6,7 @@ crawl stats under ``govfeed/``, which is where the per-source crawl summary come
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import ClassVar
 
@@ -14,11 +15,14 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.http import Response
 from scrapy.statscollectors import StatsCollector
+from scrapy.utils.defer import deferred_from_coro
 
 from scraper.extract_pool import ExtractionPool, auto_workers
 from scraper.failures import classify_run
 from scraper.items import ArticleItem, FetchedPage, PageFailure
-from scraper.store import Outcome, Store
+from scraper.store import Outcome, Store, StoreError
+
+logger = logging.getLogger(__name__)
 
 
 class _StatsPipeline:
@@ -82,7 +86,12 @@ class ValidatePipeline(_StatsPipeline):
 
 
 class StorePipeline(_StatsPipeline):
-    """Write articles (deduped by the store), dropped pages and the run record."""
+    """Write articles (deduped by the store), dropped pages and the run record.
+
+    A store that cannot be written (disk full, read-only) stops the crawl: every later page
+    would be fetched for nothing. The error goes to the stats as ``govfeed/store_error``, one
+    line for the command to report; what was committed before stays committed.
+    """
 
     def __init__(self, crawler: Crawler, store_path: str) -> None:
         super().__init__(crawler)
@@ -102,6 +111,23 @@ class StorePipeline(_StatsPipeline):
         self.started_at = self.crawler.spider.now()  # type: ignore[union-attr]
 
     def process_item(self, item: object) -> object:
+        if self.store is None:  # closed after a store error: the crawl is stopping
+            return item
+        try:
+            self._write(item)
+        except StoreError as exc:
+            self.store_failed(exc)
+        return item
+
+    def store_failed(self, exc: StoreError) -> None:
+        """Record the first store error and close the spider (once)."""
+        if self.stats.get_value("govfeed/store_error") is None:
+            self.stats.set_value("govfeed/store_error", str(exc))
+            logger.error("%s", exc)
+            assert self.crawler.engine is not None
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="store error"))
+
+    def _write(self, item: object) -> None:
         assert self.store is not None
         if isinstance(item, PageFailure):
             self.stats.inc_value(f"govfeed/errors/{item.reason}")
@@ -114,7 +140,6 @@ class StorePipeline(_StatsPipeline):
             self.stats.inc_value(f"govfeed/articles/{outcome.value}")
             if outcome is Outcome.NEW and item.article.published is None:  # for health's
                 self.stats.inc_value("govfeed/quality/new_without_date")  # drift check
-        return item
 
     def item_dropped(
         self, item: object, response: Response, exception: BaseException, spider: object
@@ -124,7 +149,10 @@ class StorePipeline(_StatsPipeline):
             reason = str(exception) or type(exception).__name__
             url = item.url if isinstance(item, FetchedPage) else item.article.url
             self.stats.inc_value(f"govfeed/dropped/{reason}")
-            self.store.record_dropped(item.source, url, reason, item.fetched_at)
+            try:
+                self.store.record_dropped(item.source, url, reason, item.fetched_at)
+            except StoreError as exc:
+                self.store_failed(exc)
 
     def spider_closed(self, spider: object, reason: str) -> None:
         """Record the run; a complete, error-free first walk ends the source's backfill."""
@@ -139,13 +167,22 @@ class StorePipeline(_StatsPipeline):
         }
         list_errors = sum(v for k, v in stats.items() if k.startswith("list_errors/"))
         complete = reason == "finished" and not list_errors and not stats.get("retry_later")
-        if complete and not self.store.backfilled(source.name):
-            self.store.mark_backfilled(source.name, now)
         validators = getattr(self.crawler.spider, "list_validators", None)
-        if complete and validators:  # every article these list pages link to is stored now
-            self.store.save_list_validators(source.name, validators, now)
         outcome = classify_run(stats, reason)
         assert self.started_at is not None
-        self.store.record_run(source.name, self.started_at, now, outcome, stats)
-        self.store.close()
-        self.store = None
+        try:
+            # Validators before the backfill mark: killed between the two, the next run is
+            # still a backfill and walks (and validates) every list page again. The other
+            # way round it would be incremental and leave the deeper pages without any.
+            if complete and validators:  # every article these list pages link to is stored
+                self.store.save_list_validators(source.name, validators, now)
+            if complete and not self.store.backfilled(source.name):
+                self.store.mark_backfilled(source.name, now)
+            self.store.record_run(source.name, self.started_at, now, outcome, stats)
+        except StoreError as exc:
+            if self.stats.get_value("govfeed/store_error") is None:
+                self.stats.set_value("govfeed/store_error", str(exc))
+                logger.error("%s", exc)
+        finally:
+            self.store.close()
+            self.store = None

@@ -33,6 +33,7 @@ BASE: dict[str, Any] = {
     "DOWNLOADER_MIDDLEWARES": {
         "scraper.middlewares.PrivateAddressMiddleware": 50,  # SSRF guard, first of all
         "scraper.middlewares.RetryAfterMiddleware": 560,  # waits, then RetryMiddleware (550)
+        "scraper.middlewares.RedirectLoopMiddleware": 610,  # above RedirectMiddleware (600)
         "scraper.middlewares.ReplayProxyMiddleware": 740,
     },
     "GOVFEED_RETRY_BACKOFF": 2.0,  # seconds before the first status retry, doubling after

@@ -11,6 +11,7 @@ than this code is refused rather than misread.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -347,14 +348,20 @@ class Store:
             raise StoreError(f"{self.path}: {exc}") from exc
         try:
             yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        try:
             self._db.execute("COMMIT")
-        except sqlite3.DatabaseError as exc:  # disk full, read-only: nothing half-written
-            self._db.execute("ROLLBACK")
+        except sqlite3.DatabaseError as exc:  # disk full, read-only, I/O: nothing half-written
+            self._rollback()
             raise StoreError(f"{self.path}: cannot write: {exc}") from exc
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already (it does on a full disk)."""
+        if self._db.in_transaction:
+            # if even that fails the connection is unusable; the journal undoes it on reopen
+            with contextlib.suppress(sqlite3.DatabaseError):
+                self._db.execute("ROLLBACK")
 
     def integrity_check(self) -> str:
         return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])

@@ -33,9 +33,13 @@ class Fault:
     retry_after: str | None = None
     body: bytes = b""
     content_type: str = "text/html; charset=utf-8"
+    location: str = ""  # where "redirect" sends the client (with ``status``, e.g. 302)
 
 
-KINDS = ("ok", "status", "reset", "truncated", "slow", "gzip-bomb", "huge", "binary", "empty")
+KINDS = (
+    "ok", "status", "reset", "truncated", "slow", "gzip-bomb", "huge", "binary", "empty",
+    "redirect",
+)  # fmt: skip
 
 
 @cache
@@ -137,6 +141,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _empty(self, fault: Fault) -> None:
         self._head(200, {"Content-Type": "text/html; charset=utf-8", "Content-Length": "0"})
+
+    def _redirect(self, fault: Fault) -> None:
+        self._head(fault.status, {"Location": fault.location, "Content-Length": "0"})
 
 
 class _FaultHTTPServer(ThreadingHTTPServer):

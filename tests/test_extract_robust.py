@@ -49,3 +49,24 @@ def test_truncated_and_misencoded(cut: int, encoding: str) -> None:
     data = PAGE.encode(encoding, "replace")[:cut]
     _check(extract_article(data, "http://www.shanxi.gov.cn/yw/t20200803_1.shtml"))
     _check(extract_article(data, "not a url", content_type="text/html; charset=bogus"))
+
+
+def test_text_after_an_embed_or_a_video_source_is_kept() -> None:
+    """libxml2 nests what follows an HTML5 void element inside it; the body lost it all."""
+    paragraphs = [
+        "The mayor met the delegation from the partner city at the city hall on Monday.",
+        "Both sides agreed to widen exchanges in port logistics and green shipping.",
+        "A video of the meeting was shown to students of the foreign languages school.",
+        "The delegation will visit the automobile city and the forest park on Tuesday.",
+    ]
+    html = (
+        "<html><head><title>Mayor meets delegation</title></head><body><h1>Mayor meets "
+        f"delegation</h1><div class='TRS_Editor'><p>{paragraphs[0]}</p>"
+        f'<embed src="/v/meeting.swf" width="400"><p>{paragraphs[1]}</p>'
+        f'<video controls><source src="/v/a.mp4"><source src="/v/a.webm"></video>'
+        f"<p>{paragraphs[2]}</p><p>{paragraphs[3]}<wbr>Done.</p></div></body></html>"
+    )
+    art = extract_article(html, url="http://www.example.gov.cn/news/t20261101_1.html")
+    assert art.body.splitlines()[:3] == paragraphs[:3]
+    assert paragraphs[3] in art.body and "Done." in art.body
+    assert all(p in art.body_html for p in paragraphs)

@@ -160,4 +160,28 @@ def parse_html(text: str) -> lxml_html.HtmlElement | None:
             tree = lxml_html.fragment_fromstring(text, create_parent="div", parser=parser)
         except (etree.ParserError, ValueError):
             return None
+    for el in list(tree.iter(*_UNKNOWN_VOID)):
+        if len(el) or el.text:
+            _hoist(el)
     return tree
+
+
+# HTML5 void elements libxml2 (an HTML 4 parser) does not know: it nests all that follows one
+# inside it, so dropping an old Flash <embed> dropped the rest of the article with it.
+_UNKNOWN_VOID = ("embed", "source", "track", "wbr", "keygen")
+
+
+def _hoist(el: lxml_html.HtmlElement) -> None:
+    """Move what the parser nested inside a void element back after it, in order."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    children = list(el)
+    index = parent.index(el)
+    text, tail = el.text, el.tail
+    el.text = None
+    el.tail = text
+    for offset, child in enumerate(children, 1):
+        parent.insert(index + offset, child)  # moves it
+    last = children[-1] if children else el
+    last.tail = ((last.tail or "") + (tail or "")) or None

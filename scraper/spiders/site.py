@@ -43,7 +43,7 @@ from scraper.canary import canary_drift
 from scraper.extract import SiteProfile, extract_article, get_profile, profile_for_url
 from scraper.failures import FailureType, failure_type, looks_like_challenge, moved_to
 from scraper.items import FetchedPage, PageFailure
-from scraper.middlewares import BlockedAddress
+from scraper.middlewares import BlockedAddress, RedirectLoop
 from scraper.sources import Source
 from scraper.store import Store
 
@@ -112,6 +112,10 @@ def failure_reason(failure: Failure) -> tuple[str, bool]:
         return ("connection lost" if reset else "truncated response"), False
     if failure.check(BlockedAddress):
         return BlockedAddress.reason, False
+    if failure.check(RedirectLoop):
+        return RedirectLoop.reason, False  # a site mid-migration may fix it: try next run
+    if failure.check(IgnoreRequest) and "max redirections" in str(failure.value):
+        return "too many redirects", False  # REDIRECT_MAX_TIMES hops of fresh URLs
     if failure.check(IgnoreRequest) and "DOWNLOAD_MAXSIZE" in str(failure.value):
         return "too large", False  # a compressed body inflating past the limit (gzip bomb)
     for kind, reason in _FAILURE_KINDS:
