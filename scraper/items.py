@@ -17,6 +17,7 @@ class FetchedPage:
     body: bytes
     content_type: str  # the HTTP header, for its charset
     fetched_at: datetime  # aware; when the page was downloaded
+    redirected_from: tuple[str, ...] = ()  # the URLs asked for that redirected here
 
 
 @dataclass(slots=True)
@@ -25,6 +26,7 @@ class ArticleItem:
     article: Article
     fetched_at: datetime
     prints: tuple[str, tuple[int, ...]] | None = None  # content hash and signature, if known
+    aliases: tuple[str, ...] = ()  # other URLs that led to this page (redirects)
 
 
 @dataclass(slots=True)

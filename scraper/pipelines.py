@@ -70,7 +70,7 @@ class ExtractPipeline(_StatsPipeline):
         article, prints = await self._pool.prepare(
             item.body, item.url, item.content_type, profile, source.timezone, source.language
         )
-        return ArticleItem(item.source, article, item.fetched_at, prints)
+        return ArticleItem(item.source, article, item.fetched_at, prints, item.redirected_from)
 
 
 class ValidatePipeline(_StatsPipeline):
@@ -136,7 +136,9 @@ class StorePipeline(_StatsPipeline):
             else:
                 self.store.record_dropped(item.source, item.url, item.reason, item.fetched_at)
         elif isinstance(item, ArticleItem):
-            outcome = self.store.save(item.source, item.article, item.fetched_at, item.prints)
+            outcome = self.store.save(
+                item.source, item.article, item.fetched_at, item.prints, item.aliases
+            )
             self.stats.inc_value(f"govfeed/articles/{outcome.value}")
             if outcome is Outcome.NEW and item.article.published is None:  # for health's
                 self.stats.inc_value("govfeed/quality/new_without_date")  # drift check

@@ -15,7 +15,7 @@ import contextlib
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -404,6 +404,7 @@ class Store:
         article: Article,
         fetched_at: datetime,
         prints: tuple[str, tuple[int, ...]] | None = None,
+        aliases: Sequence[str] = (),
     ) -> Outcome:
         """Store one extracted article in one transaction and say what it was.
 
@@ -412,10 +413,12 @@ class Store:
         new URL), then near-duplicate candidates sharing an LSH band, verified by similarity
         and title. A copy becomes one more URL of the stored article. ``prints`` are the
         article's ``fingerprints(title, body)`` when the caller already has them.
+        ``aliases`` are URLs that redirected to the page: on the same site they are URLs of
+        the article too, so the link asked for is known next time and not fetched again.
         """
         if not article.title or not article.body:
             raise ValueError("an article needs a title and a body to be stored")
-        urls = identity_urls(article.url, article.canonical_url)
+        urls = identity_urls(article.url, article.canonical_url, aliases)
         keys = [url_key(u) for u in urls]
         digest, sig = prints or fingerprints(article.title, article.body)
         seen = _iso(fetched_at)

@@ -7,6 +7,7 @@ https answers of one site, default ports, ``index.html`` and tracking parameters
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url, url_query_cleaner
@@ -83,13 +84,16 @@ def same_site(url: str, other: str) -> bool:
     return bool(host(url)) and host(url) == host(other)
 
 
-def identity_urls(url: str, canonical: str | None) -> list[str]:
-    """The URLs a page is known under: its own, plus its declared canonical on the same site.
+def identity_urls(url: str, canonical: str | None, aliases: Iterable[str] = ()) -> list[str]:
+    """The URLs a page is known under: its own, plus its declared canonical and the URLs that
+    redirected to it, when on the same site, each once.
 
     A ``rel=canonical`` or government ``Url`` meta pointing to another host is a syndication
-    hint, not identity, so it is ignored; a canonical naming the same page adds nothing.
+    hint, not identity, so it is ignored; so is a redirect from another host.
     """
-    urls = [url]
-    if canonical and same_site(url, canonical) and url_key(canonical) != url_key(url):
-        urls.append(canonical)
+    urls, keys = [url], {url_key(url)}
+    for other in [canonical or "", *aliases]:
+        if other and same_site(url, other) and (key := url_key(other)) not in keys:
+            urls.append(other)
+            keys.add(key)
     return urls

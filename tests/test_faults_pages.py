@@ -248,3 +248,34 @@ def test_a_redirect_loop_is_a_url_already_in_the_chain(
         assert middleware.process_response(request, response) is response
     # a list page's 304 and other answers are never redirects
     assert middleware.process_response(request, Response(request.url, status=304)).status == 304
+
+
+def test_a_redirected_article_link_is_known_next_run_and_not_fetched_again(
+    tmp_path: Path,
+) -> None:
+    """The store keeps the URL asked for beside the one answered, so a link that redirects
+    (an http→https move, a renamed page) is fetched once, not on every run."""
+    moved, final = article("moved", 1), "/moved/202611/t20261101_1_new.html"
+    routes = {
+        "/moved/index.html": Fault(body=listing([moved])),
+        moved: Fault("redirect", 301, location=final),
+        final: Fault(body=english(1)),
+    }
+    path = tmp_path / "sources.toml"
+    path.write_text(
+        config(tmp_path).read_text(encoding="utf-8").replace("loops", "moved"), encoding="utf-8"
+    )
+    data = tmp_path / "data"
+    with FaultServer(routes) as server:
+        for _ in range(2):
+            result = run_govfeed(
+                "crawl", "moved", "--proxy", server.proxy_url, "--now", NOW, "--no-feeds",
+                data=data, config=path, timeout=90,
+            )  # fmt: skip
+            assert result.returncode == 0, result.stderr[-3000:]
+        requests = dict(server.requests)
+    assert requests[moved] == 1 and requests[final] == 1, requests
+    assert requests["/moved/index.html"] == 2
+    urls = {row[0] for row in query(data, "SELECT url FROM article_urls")}
+    assert urls == {f"http://moved.example.gov.cn{p}" for p in (moved, final)}
+    assert query(data, "SELECT count(*) FROM articles") == [(1,)]

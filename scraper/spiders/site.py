@@ -244,7 +244,10 @@ class SiteSpider(scrapy.Spider):
             yield PageFailure(self.source.name, response.url, "not html", True, self.now())
             return
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
-        yield FetchedPage(self.source.name, response.url, response.body, content_type, self.now())
+        redirected = tuple(response.meta.get("redirect_urls", ()))  # asked for, led here
+        yield FetchedPage(
+            self.source.name, response.url, response.body, content_type, self.now(), redirected
+        )
 
     def article_links(self, response: TextResponse) -> list[str]:
         """Absolute article URLs on a list page, in page order, each once."""
