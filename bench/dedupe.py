@@ -32,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from scraper import fulltext
 from scraper.extract.article import Article
 from scraper.fingerprint import (
     fingerprints,
@@ -224,6 +225,8 @@ def main() -> int:
                 batch = [corpus.article() for _ in range(min(5_000, checkpoint - stored))]
                 bulk_fill(store, batch)
                 stored += len(batch)
+            with store._transaction() as db:  # as the store's own bulk path (v4 migration)
+                fulltext.compact_index(db)
             timed = [corpus.article() for _ in range(TIMED)]
             start = time.perf_counter()
             found = [store.stored_as(SOURCE, a) for a in timed]

@@ -115,6 +115,17 @@ def create_index(db: sqlite3.Connection) -> None:
     db.execute(f"INSERT INTO {INDEX_TABLE} ({INDEX_TABLE}, rank) VALUES ('automerge', 16)")
 
 
+def compact_index(db: sqlite3.Connection) -> None:
+    """Merge the index into one segment, after many articles were indexed in one transaction.
+
+    FTS5 keeps such a batch as one large segment on the lowest level, and its automerge then
+    rewrites that segment together with every few one-article segments added later: saves
+    grow slower with the store (5 ms instead of 1 ms an article at 20,000 bulk-indexed).
+    Merged, the large segment moves out of their way.
+    """
+    db.execute(f"INSERT INTO {INDEX_TABLE} ({INDEX_TABLE}) VALUES ('optimize')")
+
+
 def index_article(db: sqlite3.Connection, article_id: int, title: str, body: str) -> None:
     """Add or replace one article's entry (FTS5 has no upsert: delete, then insert)."""
     db.execute(f"DELETE FROM {INDEX_TABLE} WHERE rowid = ?", (article_id,))

@@ -215,6 +215,7 @@ def _v4(db: sqlite3.Connection) -> None:
     fulltext.create_index(db)
     for row in db.execute("SELECT id, title, body FROM articles").fetchall():
         fulltext.index_article(db, row["id"], row["title"], row["body"])
+    fulltext.compact_index(db)  # indexed in one go: merged, so later saves stay cheap
 
 
 def _v5(db: sqlite3.Connection) -> None:
