@@ -248,6 +248,17 @@ def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+def _health_event(row: sqlite3.Row) -> HealthEvent:
+    return HealthEvent(
+        id=row["id"],
+        source=row["source"],
+        at=datetime.fromisoformat(row["at"]),
+        state=row["state"],
+        previous=row["previous"],
+        reason=row["reason"],
+    )
+
+
 # Verification of near-duplicate candidates (estimated Jaccard similarity of shingles).
 # Text alone is not enough: a template page reused with a new title and the old text is a
 # new article (and short bodies of picture news look alike), so the title must agree too.
@@ -809,17 +820,7 @@ class Store:
         rows = self._db.execute(
             f"SELECT * FROM health_events {where} ORDER BY id DESC LIMIT ?", [*args, limit]
         ).fetchall()
-        return [
-            HealthEvent(
-                id=row["id"],
-                source=row["source"],
-                at=datetime.fromisoformat(row["at"]),
-                state=row["state"],
-                previous=row["previous"],
-                reason=row["reason"],
-            )
-            for row in rows
-        ]
+        return [_health_event(row) for row in rows]
 
     def health_states(self) -> dict[str, HealthEvent]:
         """Each source's current state: its latest health event."""
@@ -827,17 +828,7 @@ class Store:
             "SELECT * FROM health_events WHERE id IN "
             "(SELECT max(id) FROM health_events GROUP BY source)"
         ).fetchall()
-        return {
-            row["source"]: HealthEvent(
-                id=row["id"],
-                source=row["source"],
-                at=datetime.fromisoformat(row["at"]),
-                state=row["state"],
-                previous=row["previous"],
-                reason=row["reason"],
-            )
-            for row in rows
-        }
+        return {row["source"]: _health_event(row) for row in rows}
 
     # -- full-text search (keyword watches) --------------------------------------------------
 

@@ -2,7 +2,6 @@
 
 Expected values are the corpus's hand labels (gne-zh labels.json, whitehouse labels.json,
 htmldate/trafilatura ground truth for gov-tagged pages), spot-checked against the HTML.
-The one known miss is a strict xfail with its reason, so fixing it shows up as a pass.
 """
 
 from __future__ import annotations
