@@ -24,7 +24,7 @@ import pytest
 
 from feeds.server import FeedServer
 from scraper.store import Store
-from tests.conftest import ROOT, SITES, run_govfeed
+from tests.conftest import ROOT, SITES, govfeed_run, run_govfeed
 
 HOST = "en.changchun.gov.cn"
 SUMMARY = re.compile(
@@ -287,31 +287,14 @@ def test_run_crawls_on_schedule_and_serves_the_new_article(tmp_path: Path) -> No
     shutil.copytree(SITES / HOST, sites / HOST)
     config = make_config(tmp_path, schedule='{ every = "4s" }')
     data = tmp_path / "data"
-    command = [sys.executable, "-m", "cli", "--config", str(config), "--data", str(data)]
-    command += ["run", "--replay", str(sites), "--port", "0"]
-    process = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        base = re.search(r"serving feeds at (http://\S+?)/? ", line)
-        assert base, line
-        feed_url = f"{base[1]}/feeds/ccfao.atom"
+    with govfeed_run(config, data, "--replay", str(sites)) as base:
+        feed_url = f"{base}/feeds/ccfao.atom"
         first = wait_for(lambda: feed_with(feed_url, len(articles())), 90)
         new_url = add_article(sites, "Changchun Hosts Winter Exchange Week for Consular Corps")
         second = wait_for(lambda: feed_with(feed_url, len(articles()) + 1), 90)
         assert new_url not in {e.link for e in first.entries}
         assert second.entries[0].link == new_url
         assert second.entries[0].title == "Changchun Hosts Winter Exchange Week for Consular Corps"
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=60) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
     db = sqlite3.connect(data / "govfeed.sqlite3")
     runs = db.execute("SELECT count(*) FROM runs WHERE source = 'ccfao'").fetchone()[0]
     db.close()

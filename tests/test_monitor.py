@@ -10,14 +10,11 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,35 +22,11 @@ import feedparser
 import lxml.html
 
 from scraper.sources import load_config
-from tests.conftest import ROOT, SITES
+from tests.conftest import ROOT, SITES, govfeed_run
 from tests.faultserver import Fault, FaultServer
 
 T = TypeVar("T")
 HOST = "en.changchun.gov.cn"
-
-
-@contextmanager
-def govfeed_run(config: Path, data: Path, *args: str) -> Iterator[str]:
-    """``govfeed run`` in a subprocess on a free port; yields its base URL, stops it after."""
-    command = [sys.executable, "-m", "cli", "--config", str(config), "--data", str(data)]
-    command += ["run", "--port", "0", *args]
-    log = (data.parent / "run.log").open("w")
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        base = re.search(r"serving feeds at (http://\S+?)/? ", line)
-        assert base, line + (data.parent / "run.log").read_text()
-        yield base[1]
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=90) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
-        log.close()
 
 
 def get(url: str) -> bytes:

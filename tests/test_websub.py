@@ -6,9 +6,6 @@ import hashlib
 import hmac
 import re
 import shutil
-import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -26,7 +23,7 @@ import pytest
 from feeds.server import FeedServer
 from feeds.websub import Hub
 from scraper.store import Store
-from tests.conftest import ROOT, SITES
+from tests.conftest import SITES, govfeed_run
 from tests.test_crawl import HOST, add_article, articles, make_config
 
 ATOM = b'<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom"/>\n'
@@ -298,17 +295,8 @@ def test_run_pushes_new_entries_after_a_crawl_until_unsubscribed(tmp_path, subsc
     shutil.copytree(SITES / HOST, sites / HOST)
     config = make_config(tmp_path, schedule='{ every = "4s" }')
     data = tmp_path / "data"
-    command = [sys.executable, "-m", "cli", "--config", str(config), "--data", str(data)]
-    command += ["run", "--replay", str(sites), "--port", "0"]
-    process = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        base = re.search(r"serving feeds at (http://\S+?)/? ", line)
-        assert base, line
-        served = Served(None, base[1], data / "feeds", data / "govfeed.sqlite3")  # type: ignore[arg-type]
+    with govfeed_run(config, data, "--replay", str(sites)) as base:
+        served = Served(None, base, data / "feeds", data / "govfeed.sqlite3")  # type: ignore[arg-type]
         subscribe(served, callback, secret="k3y")
 
         title = "Changchun Opens Consular Service Hall for Foreign Residents"
@@ -335,14 +323,6 @@ def test_run_pushes_new_entries_after_a_crawl_until_unsubscribed(tmp_path, subsc
         wait_for_feed_title(f"{served.topic()}", second, 120)
         time.sleep(2)  # a push would follow the feed rebuild at once
         assert len(state.pushes) == pushes_before
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=60) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 def wait_for_push(state: Subscriber, title: str, seconds: float) -> tuple[dict[str, str], bytes]:
