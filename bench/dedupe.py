@@ -14,8 +14,8 @@ characters, so distinct articles share common phrases as real ones do) and repor
   articles, some of them hard (same title, or same template lines and day). Beside it, the
   recall of exact hashing alone (whitespace-normalized, as the v1 store had).
 
-The store is filled through a bulk path (many articles per transaction); every measured
-article goes through the public ``save``, one transaction each.
+The store is filled through ``Store.bulk_insert`` (one transaction, no duplicate check);
+every measured article goes through ``save``, one transaction each.
 """
 
 from __future__ import annotations
@@ -32,17 +32,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scraper import fulltext
 from scraper.extract.article import Article
 from scraper.fingerprint import (
-    fingerprints,
     normalize_text,
     signature,
     similarity,
     unpack_signature,
 )
 from scraper.store import SAME_TEXT, Outcome, Store
-from scraper.urls import url_key
 
 SOURCE = "bench"
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -150,20 +147,6 @@ def v1_hash(article: Article) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def bulk_fill(store: Store, articles: list[Article]) -> None:
-    """Fast path for the bench only: many inserts per transaction, through the store's own
-    insert (same rows, signatures and band keys as ``save``)."""
-    with store._transaction() as db:
-        for article in articles:
-            digest, sig = fingerprints(article.title or "", article.body)
-            article_id, _ = store._insert(db, SOURCE, article, digest, sig, T0)
-            db.execute(
-                "INSERT INTO article_urls (url_key, url, article_id, first_seen) "
-                "VALUES (?, ?, ?, ?)",
-                (url_key(article.url), article.url, article_id, T0.isoformat()),
-            )
-
-
 KINDS = ("whitespace", "boilerplate", "one sentence changed", "channel moved")
 
 
@@ -221,12 +204,8 @@ def main() -> int:
         )
         stored = 0
         for checkpoint in checkpoints:
-            while stored < checkpoint:
-                batch = [corpus.article() for _ in range(min(5_000, checkpoint - stored))]
-                bulk_fill(store, batch)
-                stored += len(batch)
-            with store._transaction() as db:  # as the store's own bulk path (v4 migration)
-                fulltext.compact_index(db)
+            fresh = (corpus.article() for _ in range(checkpoint - stored))
+            stored += store.bulk_insert(SOURCE, fresh, T0)
             timed = [corpus.article() for _ in range(TIMED)]
             start = time.perf_counter()
             found = [store.stored_as(SOURCE, a) for a in timed]

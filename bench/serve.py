@@ -37,10 +37,8 @@ sys.path.insert(0, str(ROOT))
 
 from feeds.build import build_feeds  # noqa: E402
 from scraper.extract.article import Article  # noqa: E402
-from scraper.fingerprint import fingerprints  # noqa: E402
 from scraper.sources import Config, load_config  # noqa: E402
 from scraper.store import Store  # noqa: E402
-from scraper.urls import url_key  # noqa: E402
 
 SOURCE = "bench"
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -94,20 +92,6 @@ def make_article(i: int) -> Article:
     )
 
 
-def bulk_fill(store: Store, count: int) -> None:
-    """Bench-only fast path: many inserts per transaction through the store's own insert."""
-    with store._transaction() as db:
-        for i in range(count):
-            article = make_article(i)
-            digest, sig = fingerprints(article.title or "", article.body)
-            article_id, _ = store._insert(db, SOURCE, article, digest, sig, T0)
-            db.execute(
-                "INSERT INTO article_urls (url_key, url, article_id, first_seen) "
-                "VALUES (?, ?, ?, ?)",
-                (url_key(article.url), article.url, article_id, T0.isoformat()),
-            )
-
-
 def start(script: str) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
         [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=ROOT
@@ -159,7 +143,7 @@ def main() -> int:
         out = folder / "feeds"
         with Store(folder / "bench.sqlite3") as store:
             t = time.perf_counter()
-            bulk_fill(store, args.articles)
+            store.bulk_insert(SOURCE, (make_article(i) for i in range(args.articles)), T0)
             print(
                 f"store: {args.articles:,} articles of one source ({time.perf_counter() - t:.1f} s)"
             )

@@ -456,6 +456,28 @@ class Store:
             db.execute(f"DELETE FROM dropped_pages WHERE url_key IN ({marks})", keys)
         return outcome
 
+    def bulk_insert(self, source: str, articles: Iterable[Article], fetched_at: datetime) -> int:
+        """Insert many new articles in one transaction, without the duplicate check: for
+        imports and benchmarks that fill a store fast. Returns how many were inserted.
+
+        The full-text index is merged afterwards (``fulltext.compact_index``), or every later
+        one-article save would pay for rewriting the batch's large segment.
+        """
+        count = 0
+        with self._transaction() as db:
+            for article in articles:
+                digest, sig = fingerprints(article.title or "", article.body)
+                article_id, _ = self._insert(db, source, article, digest, sig, fetched_at)
+                for url in identity_urls(article.url, article.canonical_url):
+                    db.execute(
+                        "INSERT OR IGNORE INTO article_urls (url_key, url, article_id, "
+                        "first_seen) VALUES (?, ?, ?, ?)",
+                        (url_key(url), canonical_url(url), article_id, _iso(fetched_at)),
+                    )
+                count += 1
+            fulltext.compact_index(db)
+        return count
+
     def stored_as(self, source: str, article: Article) -> int | None:
         """The id of the stored article this page is (by URL, exact or near copy), or None.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -29,6 +30,36 @@ def run_govfeed(
     return subprocess.run(
         command, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env, check=False
     )
+
+
+def stored_count(path: Path) -> int | None:
+    """Articles committed in the store at ``path``, read as another process would (a crawl
+    may be writing); None before the file or its tables exist."""
+    if not path.exists():
+        return None
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
+        try:
+            return int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
+        finally:
+            db.close()
+    except sqlite3.OperationalError:  # not created yet, or mid-migration
+        return None
+
+
+def v1_store(path: Path, *rows: tuple[str, tuple[object, ...]]) -> None:
+    """A store as the first schema left it: v1 tables, the given ``(sql, params)`` rows."""
+    from scraper.store import _V1
+
+    db = sqlite3.connect(path)
+    for statement in _V1.split(";"):
+        if statement.strip():
+            db.execute(statement)
+    for sql, params in rows:
+        db.execute(sql, params)
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
 
 
 @contextmanager

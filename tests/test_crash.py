@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from scraper.store import make_guid
-from tests.conftest import ROOT, SITES, run_govfeed
+from tests.conftest import ROOT, SITES, run_govfeed, stored_count
 
 NOW = "2026-11-20T10:00:00+08:00"
 LATENCY = "0.15"  # seconds per replayed response: the crawl takes a few seconds, not 0.5
@@ -38,20 +38,6 @@ def crawl_command(data: Path, latency: str) -> list[str]:
         "crawl", "ccfao", "--replay", str(SITES), "--replay-latency", latency, "--now", NOW,
         "--no-feeds",
     ]  # fmt: skip
-
-
-def stored_count(path: Path) -> int | None:
-    """Articles committed so far, read as another process would; None before the table exists."""
-    if not path.exists():
-        return None
-    try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
-        try:
-            return int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
-        finally:
-            db.close()
-    except sqlite3.OperationalError:  # not created yet, or mid-migration
-        return None
 
 
 def kill_when(data: Path, threshold: int | None, total: int) -> tuple[int, int | None]:

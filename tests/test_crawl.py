@@ -24,7 +24,7 @@ import pytest
 
 from feeds.server import FeedServer
 from scraper.store import Store
-from tests.conftest import ROOT, SITES, govfeed_run, run_govfeed
+from tests.conftest import ROOT, SITES, govfeed_run, run_govfeed, stored_count
 
 HOST = "en.changchun.gov.cn"
 SUMMARY = re.compile(
@@ -205,31 +205,17 @@ def test_killed_crawl_resumes_to_the_uninterrupted_store(tmp_path: Path, kill_af
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if stored_count(data) >= kill_after:
+            if (stored_count(data / "govfeed.sqlite3") or 0) >= kill_after:
                 break
             time.sleep(0.02)
         process.send_signal(signal.SIGKILL)
     finally:
         process.wait(timeout=30)
-    partial = stored_count(data)
+    partial = stored_count(data / "govfeed.sqlite3") or 0
     assert kill_after <= partial < len(articles()), "the kill did not land mid-crawl"
 
     crawl(data, config)
     assert store_snapshot(data) == store_snapshot(reference)
-
-
-def stored_count(data: Path) -> int:
-    path = data / "govfeed.sqlite3"
-    if not path.exists():
-        return 0
-    try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
-        try:
-            return int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
-        finally:
-            db.close()
-    except sqlite3.OperationalError:
-        return 0  # schema not created yet
 
 
 def add_article(sites: Path, title: str) -> str:

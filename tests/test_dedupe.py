@@ -21,8 +21,9 @@ from scraper.fingerprint import (
     signature,
     similarity,
 )
-from scraper.store import _V1, SCHEMA_VERSION, Outcome, Store
+from scraper.store import SCHEMA_VERSION, Outcome, Store
 from scraper.urls import url_key
+from tests.conftest import v1_store
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=SHANGHAI)
@@ -251,23 +252,19 @@ def test_list_page_validators_round_trip(store: Store) -> None:
 
 def test_v1_store_is_migrated_with_new_hashes_and_signatures(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
-    db = sqlite3.connect(path)
-    for statement in _V1.split(";"):
-        if statement.strip():
-            db.execute(statement)
-    db.execute(
-        "INSERT INTO articles (guid, source, url, title, body, body_html, content_hash, "
-        "first_seen, last_seen, sort_key) VALUES ('g', 'beijingfao', ?, ?, ?, '', 'v1:x', ?, ?, "
-        "'2025-04-30T16:00:00Z')",
-        (CONFERENCE, TITLE, BODY + "\nPrint", T0.isoformat(), T0.isoformat()),
+    v1_store(
+        path,
+        (
+            "INSERT INTO articles (guid, source, url, title, body, body_html, content_hash, "
+            "first_seen, last_seen, sort_key) VALUES ('g', 'beijingfao', ?, ?, ?, '', 'v1:x', "
+            "?, ?, '2025-04-30T16:00:00Z')",
+            (CONFERENCE, TITLE, BODY + "\nPrint", T0.isoformat(), T0.isoformat()),
+        ),
+        (
+            "INSERT INTO article_urls VALUES (?, ?, 1, ?)",
+            (url_key(CONFERENCE), CONFERENCE, T0.isoformat()),
+        ),
     )
-    db.execute(
-        "INSERT INTO article_urls VALUES (?, ?, 1, ?)",
-        (url_key(CONFERENCE), CONFERENCE, T0.isoformat()),
-    )
-    db.execute("PRAGMA user_version = 1")
-    db.commit()
-    db.close()
     with Store(path) as store:
         assert store.save("beijingfao", article(url=CONFERENCE), T0) is Outcome.UNCHANGED
         copy = article(url=EXPRESS, body=BODY.replace("autumn", "spring"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -142,3 +143,24 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="cannot open store"):
         Store(path)
     assert path.read_bytes() == b"this is not sqlite" * 100
+
+
+def test_bulk_insert_fills_every_index_save_relies_on(store: Store) -> None:
+    """Articles inserted in bulk are found like saved ones: by URL, as near-duplicates, in
+    the full-text index."""
+    topics = ["harbour trade", "university exchange", "winter festival", "rail freight"]
+    bulk = [
+        article(
+            url=URL.replace("2383368", str(n)),
+            title=f"Changchun talks on {topic}",
+            body=f"The office hosted talks on {topic} with a partner city.\n" * 3
+            + f"Item {n} of the bulk import, on {topic}.",
+        )
+        for n, topic in enumerate(topics)
+    ]
+    assert store.bulk_insert("ccfao", iter(bulk), T0) == 4
+    assert store.count("ccfao") == 4
+    assert store.save("ccfao", bulk[2], T0) is Outcome.UNCHANGED  # known by its URL
+    elsewhere = dataclasses.replace(bulk[1], url=URL.replace("2383368", "99"))
+    assert store.save("ccfao", elsewhere, T0) is Outcome.DUPLICATE  # same text, other URL
+    assert [a.title for a in store.search("festival")] == ["Changchun talks on winter festival"]

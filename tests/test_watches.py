@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -21,8 +20,8 @@ from feeds.watches import install_search
 from scraper.extract.article import Article
 from scraper.fulltext import QueryError, check_query
 from scraper.sources import ConfigError, load_config
-from scraper.store import _V1, Store
-from tests.conftest import SITES, run_govfeed
+from scraper.store import Store
+from tests.conftest import SITES, run_govfeed, v1_store
 from tests.test_crawl import HOST, articles, crawl, make_config
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -112,19 +111,15 @@ def test_edited_article_is_found_by_its_new_words_only(store: Store) -> None:
 
 def test_migration_indexes_articles_stored_before_it(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
-    db = sqlite3.connect(path)
-    for statement in _V1.split(";"):
-        if statement.strip():
-            db.execute(statement)
-    db.execute(
-        "INSERT INTO articles (guid, source, url, title, body, body_html, content_hash, "
-        "first_seen, last_seen, sort_key) VALUES ('g', 'a', ?, '德国代表团访问', "
-        "'Talks on trade.', '', 'v1:x', ?, ?, '2026-11-01T00:00:00Z')",
-        (f"{SITE}/t1.html", T0.isoformat(), T0.isoformat()),
+    v1_store(
+        path,
+        (
+            "INSERT INTO articles (guid, source, url, title, body, body_html, content_hash, "
+            "first_seen, last_seen, sort_key) VALUES ('g', 'a', ?, '德国代表团访问', "
+            "'Talks on trade.', '', 'v1:x', ?, ?, '2026-11-01T00:00:00Z')",
+            (f"{SITE}/t1.html", T0.isoformat(), T0.isoformat()),
+        ),
     )
-    db.execute("PRAGMA user_version = 1")
-    db.commit()
-    db.close()
     with Store(path) as store:
         assert titles(store.search("德国")) == ["德国代表团访问"]
         assert titles(store.search("trade")) == ["德国代表团访问"]
