@@ -1,6 +1,7 @@
-"""Downloaded article pages → normalized articles with their fingerprints, off the event loop.
+"""Downloaded article pages → normalized articles with what the store derives from them
+(fingerprints, full-text index input), off the event loop.
 
-Extraction and fingerprinting are pure CPU work, about 10 ms for a 40 KB page. Run inline they
+Extraction and derivation are pure CPU work, about 6 ms for a 40 KB page. Run inline they
 stall Scrapy's event loop, so a crawl uses one core however many the machine has. With
 workers > 0 they run in a pool of worker processes while the loop goes on downloading and
 storing; with 0 (or after a worker died) they run inline. Results are the same either way:
@@ -21,12 +22,10 @@ from zoneinfo import ZoneInfo
 
 from scraper.extract import SiteProfile, extract_article
 from scraper.extract.article import Article
-from scraper.fingerprint import fingerprints
 from scraper.normalize import normalize
+from scraper.store import Derived, derive
 
 log = logging.getLogger(__name__)
-
-Prints = tuple[str, tuple[int, ...]]  # content hash, near-duplicate signature
 
 
 def prepare(
@@ -36,11 +35,11 @@ def prepare(
     profile: SiteProfile | None,
     zone: str,
     language: str,
-) -> tuple[Article, Prints]:
-    """Extract, normalize into the source's zone and language, fingerprint."""
+) -> tuple[Article, Derived]:
+    """Extract, normalize into the source's zone and language, derive the store's input."""
     article = extract_article(body, url=url, profile=profile, content_type=content_type)
     article = normalize(article, ZoneInfo(zone), language)
-    return article, fingerprints(article.title or "", article.body)
+    return article, derive(article)
 
 
 def auto_workers() -> int:
@@ -68,7 +67,7 @@ class ExtractionPool:
     with the site (40 KB a page) when downloading outruns extraction.
     """
 
-    PAGES_PER_WORKER = 4
+    PAGES_PER_WORKER = 16
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
@@ -90,7 +89,7 @@ class ExtractionPool:
         profile: SiteProfile | None,
         zone: str,
         language: str,
-    ) -> tuple[Article, Prints]:
+    ) -> tuple[Article, Derived]:
         args = (body, url, content_type, profile, zone, language)
         if self._pool is not None:
             try:

@@ -6,10 +6,12 @@ boilerplate lines (print/close links, font-size widgets, share bars, info and co
 lines) dropped, so a template tweak is neither an edit nor a different article.
 
 The signature is a one-permutation MinHash (64 bins) over shingles of three tokens, where a
-token is a word in spaced languages and a single character in CJK text (which has no
-spaces). Its banded LSH keys (16 bands of 4 bins) let the store find candidates with indexed
-look-ups: two texts with Jaccard similarity s share a band with probability 1-(1-s^4)^16
-(≈0.99 at s=0.7, ≈0.002 at s=0.2). Candidates are then verified by the estimated similarity.
+token is a single CJK character (CJK text has no spaces) or a run of other letters and
+digits. Tokens are found and hashed with numpy over the text's code points, six times faster
+than a regex and a hash per token on a long page. Its banded LSH keys (16 bands of 4 bins)
+let the store find candidates with indexed look-ups: two texts with Jaccard similarity s
+share a band with probability 1-(1-s^4)^16 (≈0.99 at s=0.7, ≈0.002 at s=0.2). Candidates
+are then verified by the estimated similarity.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import re
 import struct
 import unicodedata
 from collections.abc import Sequence
+from functools import cache
 
 import numpy as np
 
@@ -44,14 +47,21 @@ SIGNATURE_BINS = 64
 BANDS = 16
 ROWS = SIGNATURE_BINS // BANDS
 SHINGLE = 3
-_TOKEN = re.compile(
-    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]"  # one CJK char
-    r"|[^\W_]+",  # or one word of letters/digits
+SIGNATURE_CHARS = 200_000  # the signature reads this much of a body at most: bounded memory
+_CJK_RANGES = (
+    (0x3040, 0x30FF),
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xF900, 0xFAFF),
+    (0xAC00, 0xD7AF),
 )
+_CJK = "".join(f"{chr(low)}-{chr(high)}" for low, high in _CJK_RANGES)  # kana, hanzi, hangul
+_TOKEN = re.compile(f"[{_CJK}]|[^\\W_{_CJK}]+")  # one CJK character, or a run of other alnums
 _EMPTY = 0xFFFFFFFF
 _FILL_STEP = 0x9E3779B1  # odd constant: densified bins differ from real ones by position
 _GOLDEN = 0x9E3779B97F4A7C15
 _M64 = (1 << 64) - 1
+_BASE = 0x100000001B3  # odd, so invertible mod 2^64: token hashes come from prefix sums
 
 
 _BOILERPLATE = re.compile("|".join(f"(?:{p.pattern})" for p in BOILERPLATE_LINES), re.I)
@@ -94,7 +104,7 @@ def shingles(text: str) -> set[str]:
 
 
 def _shingles(normalized: str) -> set[str]:
-    tokens = _TOKEN.findall(normalized)
+    tokens = _TOKEN.findall(normalized[:SIGNATURE_CHARS])
     if len(tokens) <= SHINGLE:
         return {" ".join(tokens)} if tokens else set()
     return {" ".join(tokens[i : i + SHINGLE]) for i in range(len(tokens) - SHINGLE + 1)}
@@ -110,30 +120,59 @@ def signature(body: str) -> tuple[int, ...]:
     return _signature(normalize_body(body))
 
 
-class _TokenHashes(dict[str, int]):
-    """Token → stable 64-bit hash, computed once per token (tokens repeat, a lot). Bounded:
-    emptied when it grows past ``_TOKEN_CACHE`` entries, so a long crawl holds no more."""
+@cache
+def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Code point → kind (0 other, 1 letter or digit, 2 CJK), and the powers of ``_BASE``
+    and of its inverse up to ``SIGNATURE_CHARS``. Built once per process (a fifth of a
+    second: ``str.isalnum`` over every code point, which is what ``\\w`` minus ``_`` is)."""
+    kinds = np.fromiter((chr(c).isalnum() for c in range(0x110000)), np.uint8, 0x110000)
+    for low, high in _CJK_RANGES:
+        kinds[low : high + 1] = 2
+    powers = np.full(SIGNATURE_CHARS, _BASE, dtype=np.uint64)
+    powers[0] = 1
+    inverses = np.full(SIGNATURE_CHARS, pow(_BASE, -1, 1 << 64), dtype=np.uint64)
+    inverses[0] = 1
+    return kinds, np.cumprod(powers), np.cumprod(inverses)  # uint64 products wrap mod 2^64
 
-    def __missing__(self, token: str) -> int:
-        if len(self) >= _TOKEN_CACHE:
-            self.clear()
-        value = self[token] = int.from_bytes(
-            hashlib.blake2b(token.encode(), digest_size=8).digest(), "little"
-        )
-        return value
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 64-bit finalizer: every input bit moves every output bit."""
+    x = x ^ (x >> np.uint64(33))
+    x = x * np.uint64(0xFF51AFD7ED558CCD)
+    x = x ^ (x >> np.uint64(33))
+    x = x * np.uint64(0xC4CEB9FE1A85EC53)
+    return x ^ (x >> np.uint64(33))
 
 
-_TOKEN_CACHE = 1 << 17
-_token_hashes = _TokenHashes()
+def token_hashes(text: str) -> np.ndarray:
+    """A stable 64-bit hash per token of ``text`` (``_TOKEN.findall`` order), at most
+    ``SIGNATURE_CHARS`` read: ``_mix`` of the polynomial hash of the token's code points,
+    Σ c_k·B^(n-1-k) mod 2^64. Vectorized: with prefix sums S of c_k·B^-k, a token [s, e)
+    hashes to (S[e] - S[s])·B^(e-1), all in numpy's wrapping uint64 arithmetic."""
+    kinds_of, powers, inverses = _tables()
+    points = np.frombuffer(text[:SIGNATURE_CHARS].encode("utf-32-le"), dtype="<u4")
+    n = len(points)
+    if n == 0:
+        return np.zeros(0, dtype=np.uint64)
+    kinds = kinds_of[points]
+    word = kinds == 1
+    before = np.zeros(n, dtype=bool)
+    before[1:] = word[:-1]
+    after = np.zeros(n, dtype=bool)
+    after[:-1] = word[1:]
+    cjk = kinds == 2
+    starts = np.flatnonzero(cjk | (word & ~before))
+    ends = np.flatnonzero(cjk | (word & ~after)) + 1
+    sums = np.zeros(n + 1, dtype=np.uint64)
+    np.cumsum(points.astype(np.uint64) * inverses[:n], out=sums[1:])
+    return _mix((sums[ends] - sums[starts]) * powers[ends - 1])
 
 
 def _shingle_hashes(normalized: str) -> np.ndarray:
     """A stable 64-bit hash per shingle, folded from the token hashes: (a·G + b)·G + c mod
     2^64. Token hashes are uniform, so the fold is too, in its low bits (the bin) and high
-    bits. Vectorized: numpy's uint64 arithmetic wraps mod 2^64, as the fold wants."""
-    hashes = np.fromiter(
-        map(_token_hashes.__getitem__, _TOKEN.findall(normalized)), dtype=np.uint64
-    )
+    bits."""
+    hashes = token_hashes(normalized)
     if len(hashes) < SHINGLE:
         x = 0
         for h in hashes.tolist():

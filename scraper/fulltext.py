@@ -127,9 +127,10 @@ def compact_index(db: sqlite3.Connection) -> None:
 
 
 def index_article(db: sqlite3.Connection, article_id: int, title: str, body: str) -> None:
-    """Add or replace one article's entry (FTS5 has no upsert: delete, then insert)."""
+    """Add or replace one article's entry, title and body already through ``index_text``
+    (FTS5 has no upsert: delete, then insert)."""
     db.execute(f"DELETE FROM {INDEX_TABLE} WHERE rowid = ?", (article_id,))
     db.execute(
         f"INSERT INTO {INDEX_TABLE} (rowid, title, body) VALUES (?, ?, ?)",
-        (article_id, index_text(title), index_text(body)),
+        (article_id, title, body),
     )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from scraper.extract.article import Article
+from scraper.store import Derived
 
 
 @dataclass(slots=True)
@@ -25,7 +26,7 @@ class ArticleItem:
     source: str
     article: Article
     fetched_at: datetime
-    prints: tuple[str, tuple[int, ...]] | None = None  # content hash and signature, if known
+    derived: Derived | None = None  # what the store derives from the text, if known
     aliases: tuple[str, ...] = ()  # other URLs that led to this page (redirects)
 
 

@@ -16,6 +16,7 @@ from scrapy.exceptions import DropItem
 from scrapy.http import Response
 from scrapy.statscollectors import StatsCollector
 from scrapy.utils.defer import deferred_from_coro
+from twisted.internet import task
 
 from scraper.extract_pool import ExtractionPool, auto_workers
 from scraper.failures import classify_run
@@ -40,7 +41,7 @@ class _StatsPipeline:
 
 
 class ExtractPipeline(_StatsPipeline):
-    """Fetched pages → normalized articles with fingerprints (``scraper.extract_pool.prepare``),
+    """Fetched pages → normalized articles and their ``Derived`` (``extract_pool.prepare``),
     in worker processes when there are cores to spare. One pool serves every spider of the
     crawl process."""
 
@@ -67,10 +68,10 @@ class ExtractPipeline(_StatsPipeline):
         assert self._pool is not None
         source = self.crawler.spider.source  # type: ignore[union-attr]
         profile = self.crawler.spider.profile  # type: ignore[union-attr]
-        article, prints = await self._pool.prepare(
+        article, derived = await self._pool.prepare(
             item.body, item.url, item.content_type, profile, source.timezone, source.language
         )
-        return ArticleItem(item.source, article, item.fetched_at, prints, item.redirected_from)
+        return ArticleItem(item.source, article, item.fetched_at, derived, item.redirected_from)
 
 
 class ValidatePipeline(_StatsPipeline):
@@ -88,16 +89,24 @@ class ValidatePipeline(_StatsPipeline):
 class StorePipeline(_StatsPipeline):
     """Write articles (deduped by the store), dropped pages and the run record.
 
-    A store that cannot be written (disk full, read-only) stops the crawl: every later page
-    would be fetched for nothing. The error goes to the stats as ``govfeed/store_error``, one
-    line for the command to report; what was committed before stays committed.
+    Articles are written ``store_batch`` at a time in one transaction (``Store.batch``), and
+    at least every ``BATCH_SECONDS``, so a slow crawl's articles do not wait in memory; their
+    outcomes count once committed. A store that cannot be written (disk full, read-only)
+    stops the crawl: every later page would be fetched for nothing. The error goes to the
+    stats as ``govfeed/store_error``, one line for the command to report; what was committed
+    before stays committed.
     """
+
+    BATCH_SECONDS = 1.0
 
     def __init__(self, crawler: Crawler, store_path: str) -> None:
         super().__init__(crawler)
         self.store_path = store_path
+        self.batch_size = crawler.settings.getint("GOVFEED_STORE_BATCH", 16)
         self.store: Store | None = None
         self.started_at: datetime | None = None
+        self.pending: list[ArticleItem] = []
+        self.flusher = task.LoopingCall(self.flush)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -109,15 +118,40 @@ class StorePipeline(_StatsPipeline):
     def open_spider(self) -> None:
         self.store = Store(self.store_path)
         self.started_at = self.crawler.spider.now()  # type: ignore[union-attr]
+        self.flusher.start(self.BATCH_SECONDS, now=False)
 
     def process_item(self, item: object) -> object:
         if self.store is None:  # closed after a store error: the crawl is stopping
             return item
+        if isinstance(item, ArticleItem):
+            self.pending.append(item)
+            if len(self.pending) >= self.batch_size:
+                self.flush()
+            return item
         try:
-            self._write(item)
+            self._write_failure(item)
         except StoreError as exc:
             self.store_failed(exc)
         return item
+
+    def flush(self) -> None:
+        """Save the pending articles in one transaction, then count their outcomes."""
+        items, self.pending = self.pending, []
+        if not items or self.store is None:
+            return
+        try:
+            with self.store.batch():
+                outcomes = [
+                    self.store.save(i.source, i.article, i.fetched_at, i.derived, i.aliases)
+                    for i in items
+                ]
+        except StoreError as exc:
+            self.store_failed(exc)
+            return
+        for item, outcome in zip(items, outcomes, strict=True):
+            self.stats.inc_value(f"govfeed/articles/{outcome.value}")
+            if outcome is Outcome.NEW and item.article.published is None:  # for health's
+                self.stats.inc_value("govfeed/quality/new_without_date")  # drift check
 
     def store_failed(self, exc: StoreError) -> None:
         """Record the first store error and close the spider (once)."""
@@ -127,7 +161,7 @@ class StorePipeline(_StatsPipeline):
             assert self.crawler.engine is not None
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="store error"))
 
-    def _write(self, item: object) -> None:
+    def _write_failure(self, item: object) -> None:
         assert self.store is not None
         if isinstance(item, PageFailure):
             self.stats.inc_value(f"govfeed/errors/{item.reason}")
@@ -135,13 +169,6 @@ class StorePipeline(_StatsPipeline):
                 self.stats.inc_value("govfeed/retry_later")
             else:
                 self.store.record_dropped(item.source, item.url, item.reason, item.fetched_at)
-        elif isinstance(item, ArticleItem):
-            outcome = self.store.save(
-                item.source, item.article, item.fetched_at, item.prints, item.aliases
-            )
-            self.stats.inc_value(f"govfeed/articles/{outcome.value}")
-            if outcome is Outcome.NEW and item.article.published is None:  # for health's
-                self.stats.inc_value("govfeed/quality/new_without_date")  # drift check
 
     def item_dropped(
         self, item: object, response: Response, exception: BaseException, spider: object
@@ -157,7 +184,11 @@ class StorePipeline(_StatsPipeline):
                 self.store_failed(exc)
 
     def spider_closed(self, spider: object, reason: str) -> None:
-        """Record the run; a complete, error-free first walk ends the source's backfill."""
+        """Save what is pending, record the run; a complete, error-free first walk ends the
+        source's backfill."""
+        if self.flusher.running:
+            self.flusher.stop()
+        self.flush()
         if self.store is None:
             return
         source = self.crawler.spider.source  # type: ignore[union-attr]

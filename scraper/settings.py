@@ -58,6 +58,7 @@ def crawl_settings(
             "DOWNLOAD_DELAY": settings.download_delay,
             "DOWNLOAD_TIMEOUT": settings.download_timeout,
             "GOVFEED_EXTRACT_WORKERS": settings.extract_workers,
+            "GOVFEED_STORE_BATCH": settings.store_batch,
         }
     )
     if replay_proxy:

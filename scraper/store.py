@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import NamedTuple
 
 from scraper import fulltext
 from scraper.extract.article import Article, Image
@@ -214,7 +215,9 @@ def _v4(db: sqlite3.Connection) -> None:
     """Full-text index over title and body (keyword watches, search), filled from the store."""
     fulltext.create_index(db)
     for row in db.execute("SELECT id, title, body FROM articles").fetchall():
-        fulltext.index_article(db, row["id"], row["title"], row["body"])
+        fulltext.index_article(
+            db, row["id"], fulltext.index_text(row["title"]), fulltext.index_text(row["body"])
+        )
     fulltext.compact_index(db)  # indexed in one go: merged, so later saves stay cheap
 
 
@@ -227,8 +230,20 @@ def _v5(db: sqlite3.Connection) -> None:
     )
 
 
+def _v6(db: sqlite3.Connection) -> None:
+    """Signatures from the vectorized tokenizer (a word touching a CJK character no longer
+    swallows it): recomputed with their band keys, so old and new articles compare."""
+    db.execute("DELETE FROM article_bands")
+    for row in db.execute("SELECT id, body FROM articles").fetchall():
+        sig = signature(row["body"])
+        db.execute(
+            "UPDATE articles SET signature = ? WHERE id = ?", (pack_signature(sig), row["id"])
+        )
+        _index_bands(db, row["id"], sig)
+
+
 Migration = str | Callable[[sqlite3.Connection], None]
-MIGRATIONS: list[Migration] = [_V1, _v2, _V3_HEALTH, _v4, _v5]
+MIGRATIONS: list[Migration] = [_V1, _v2, _V3_HEALTH, _v4, _v5, _v6]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -297,11 +312,29 @@ def make_guid(source: str, url: str) -> str:
     return f"tag:govfeed,2026:{source}:{digest}"
 
 
+class Derived(NamedTuple):
+    """What the store computes from an article's text before writing it. Pure CPU work, so a
+    crawl does it in its extraction workers (``scraper.extract_pool``), off the event loop."""
+
+    content_hash: str
+    signature: tuple[int, ...]
+    index_title: str  # title and body as the full-text index takes them
+    index_body: str
+
+
+def derive(article: Article) -> Derived:
+    digest, sig = fingerprints(article.title or "", article.body)
+    return Derived(
+        digest, sig, fulltext.index_text(article.title or ""), fulltext.index_text(article.body)
+    )
+
+
 class Store:
     """SQLite-backed article store. Open with ``Store(path)``; close or use as a context."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        self._batched = False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
@@ -353,7 +386,25 @@ class Store:
         self.close()
 
     @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Writes inside join one transaction: all of them are committed, or none.
+
+        A crawl saves its articles a batch at a time: one commit (and one full-text index
+        segment) per batch instead of per article. A kill loses at most the batch, whose
+        pages are not known yet and so are fetched again.
+        """
+        with self._transaction():
+            self._batched = True
+            try:
+                yield
+            finally:
+                self._batched = False
+
+    @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        if self._batched:  # inside ``batch``: its transaction commits or rolls back
+            yield self._db
+            return
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -415,7 +466,7 @@ class Store:
         source: str,
         article: Article,
         fetched_at: datetime,
-        prints: tuple[str, tuple[int, ...]] | None = None,
+        derived: Derived | None = None,
         aliases: Sequence[str] = (),
     ) -> Outcome:
         """Store one extracted article in one transaction and say what it was.
@@ -423,8 +474,8 @@ class Store:
         Matching, cheapest first, each an indexed look-up: a URL the article is known under
         (a re-crawl: unchanged, or an edit), the exact content hash (a verbatim copy under a
         new URL), then near-duplicate candidates sharing an LSH band, verified by similarity
-        and title. A copy becomes one more URL of the stored article. ``prints`` are the
-        article's ``fingerprints(title, body)`` when the caller already has them.
+        and title. A copy becomes one more URL of the stored article. ``derived`` is
+        ``derive(article)`` when the caller already has it.
         ``aliases`` are URLs that redirected to the page: on the same site they are URLs of
         the article too, so the link asked for is known next time and not fetched again.
         """
@@ -432,21 +483,22 @@ class Store:
             raise ValueError("an article needs a title and a body to be stored")
         urls = identity_urls(article.url, article.canonical_url, aliases)
         keys = [url_key(u) for u in urls]
-        digest, sig = prints or fingerprints(article.title, article.body)
+        derived = derived or derive(article)
+        digest, sig = derived.content_hash, derived.signature
         seen = _iso(fetched_at)
         marks = ",".join("?" * len(keys))
         with self._transaction() as db:
             row = self._known(db, keys)
             if row is not None:
                 article_id = row["id"]
-                outcome = self._update(db, row, article, digest, sig, fetched_at)
+                outcome = self._update(db, row, article, derived, fetched_at)
             else:
                 copy_of = self._copy_of(db, source, article.title, digest, sig)
                 if copy_of is not None:
                     article_id, outcome = copy_of, Outcome.DUPLICATE
                     db.execute("UPDATE articles SET last_seen = ? WHERE id = ?", (seen, article_id))
                 else:
-                    article_id, outcome = self._insert(db, source, article, digest, sig, fetched_at)
+                    article_id, outcome = self._insert(db, source, article, derived, fetched_at)
             for url, key in zip(urls, keys, strict=True):
                 db.execute(
                     "INSERT OR IGNORE INTO article_urls (url_key, url, article_id, first_seen) "
@@ -466,8 +518,7 @@ class Store:
         count = 0
         with self._transaction() as db:
             for article in articles:
-                digest, sig = fingerprints(article.title or "", article.body)
-                article_id, _ = self._insert(db, source, article, digest, sig, fetched_at)
+                article_id, _ = self._insert(db, source, article, derive(article), fetched_at)
                 for url in identity_urls(article.url, article.canonical_url):
                     db.execute(
                         "INSERT OR IGNORE INTO article_urls (url_key, url, article_id, "
@@ -551,10 +602,10 @@ class Store:
         db: sqlite3.Connection,
         source: str,
         article: Article,
-        digest: str,
-        sig: tuple[int, ...],
+        derived: Derived,
         fetched_at: datetime,
     ) -> tuple[int, Outcome]:
+        digest, sig = derived.content_hash, derived.signature
         url = canonical_url(article.canonical_url or article.url)
         if article.canonical_url and not same_site(article.canonical_url, article.url):
             url = canonical_url(article.url)
@@ -587,7 +638,7 @@ class Store:
         )
         assert cursor.lastrowid is not None
         _index_bands(db, cursor.lastrowid, sig)
-        fulltext.index_article(db, cursor.lastrowid, article.title or "", article.body)
+        fulltext.index_article(db, cursor.lastrowid, derived.index_title, derived.index_body)
         return cursor.lastrowid, Outcome.NEW
 
     def _update(
@@ -595,11 +646,11 @@ class Store:
         db: sqlite3.Connection,
         row: sqlite3.Row,
         article: Article,
-        digest: str,
-        sig: tuple[int, ...],
+        derived: Derived,
         fetched_at: datetime,
     ) -> Outcome:
         """A re-crawl of a known URL: unchanged, or an edit (version row, ``updated`` set)."""
+        digest, sig = derived.content_hash, derived.signature
         article_id, seen = row["id"], _iso(fetched_at)
         next_check = _next_check(datetime.fromisoformat(row["first_seen"]), fetched_at)
         if row["content_hash"] == digest:
@@ -633,7 +684,7 @@ class Store:
         )
         db.execute("DELETE FROM article_bands WHERE article_id = ?", (article_id,))
         _index_bands(db, article_id, sig)
-        fulltext.index_article(db, article_id, article.title or "", article.body)
+        fulltext.index_article(db, article_id, derived.index_title, derived.index_body)
         return Outcome.UPDATED
 
     def versions(self, article_id: int) -> list[tuple[datetime, str]]:

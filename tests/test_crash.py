@@ -3,7 +3,9 @@
 A real ``govfeed crawl ccfao --replay`` (47 article pages, slowed with ``--replay-latency``)
 is killed with SIGKILL at many points: as soon as its store file exists (start-up, migration),
 after 1, 2, 3, 5, … articles are stored (mid-burst: saves are in flight), and once all are
-stored (before the run is recorded and the backfill marked done). Each time the crawl is then
+stored (before the run is recorded and the backfill marked done). Those crawls save two
+articles a transaction (``store_batch``), so the kills land at many different store states;
+the two-kills test keeps the default batch. Each time the crawl is then
 run again to completion. The store must pass SQLite's integrity check after the kill and
 after the re-run, and the final store must equal that of one uninterrupted crawl: the same
 articles (titles, bodies, content hashes, dates, URLs, feed ids), the same dropped pages, the
@@ -32,20 +34,30 @@ LATENCY = "0.15"  # seconds per replayed response: the crawl takes a few seconds
 KILL_AT: list[int | None] = [0, 1, 2, 3, 5, 8, 13, 21, 34, None]
 
 
-def crawl_command(data: Path, latency: str) -> list[str]:
+def crawl_command(data: Path, latency: str, config: Path) -> list[str]:
     return [
-        sys.executable, "-m", "cli", "--config", str(ROOT / "sources.toml"), "--data", str(data),
+        sys.executable, "-m", "cli", "--config", str(config), "--data", str(data),
         "crawl", "ccfao", "--replay", str(SITES), "--replay-latency", latency, "--now", NOW,
         "--no-feeds",
     ]  # fmt: skip
 
 
-def kill_when(data: Path, threshold: int | None, total: int) -> tuple[int, int | None]:
+def small_batches(folder: Path) -> Path:
+    """The project's config with two articles saved per store transaction."""
+    config = folder / "sources.toml"
+    text = (ROOT / "sources.toml").read_text(encoding="utf-8")
+    config.write_text(text.replace("[settings]\n", "[settings]\nstore_batch = 2\n", 1))
+    return config
+
+
+def kill_when(
+    data: Path, threshold: int | None, total: int, config: Path = ROOT / "sources.toml"
+) -> tuple[int, int | None]:
     """Start a crawl, SIGKILL it when ``threshold`` articles are stored; (count, exit code)."""
     store = data / "govfeed.sqlite3"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
-        crawl_command(data, LATENCY),
+        crawl_command(data, LATENCY, config),
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -121,10 +133,11 @@ def test_sigkill_at_many_points_then_a_rerun_equals_an_uninterrupted_crawl(
     tmp_path: Path, uninterrupted: dict[str, Any]
 ) -> None:
     total = len(uninterrupted["articles"])
+    config = small_batches(tmp_path)
     landed: list[int] = []
     for threshold in KILL_AT:
         data = tmp_path / f"killed-at-{threshold}"
-        count, code = kill_when(data, threshold, total)
+        count, code = kill_when(data, threshold, total, config)
         if threshold is not None:  # the last point may find the crawl already done
             assert code == -signal.SIGKILL, (threshold, code)
         landed.append(count)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -10,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 import feedparser
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from feeds.render import FeedInfo, render_atom, render_rss
 from scraper.extract.article import Article
@@ -17,9 +20,11 @@ from scraper.fingerprint import (
     band_keys,
     content_hash,
     normalize_body,
+    pack_signature,
     shingles,
     signature,
     similarity,
+    token_hashes,
 )
 from scraper.store import SCHEMA_VERSION, Outcome, Store
 from scraper.urls import url_key
@@ -98,6 +103,42 @@ def test_shingles_are_word_runs_in_english_and_character_runs_in_chinese() -> No
     }
     assert shingles("延庆区外办") == {"延 庆 区", "庆 区 外", "区 外 办"}
     assert shingles("Hi") == {"hi"}
+    # a word never swallows the CJK characters it touches
+    assert shingles("APEC会议 2026") == {"apec 会 议", "会 议 2026"}
+
+
+def _reference_token_hash(token: str) -> int:
+    """The documented definition, one code point at a time: Horner's rule mod 2^64 with the
+    base 0x100000001B3, then MurmurHash3's 64-bit finalizer."""
+    m64 = (1 << 64) - 1
+    x = 0
+    for ch in token:
+        x = (x * 0x100000001B3 + ord(ch)) & m64
+    x ^= x >> 33
+    x = (x * 0xFF51AFD7ED558CCD) & m64
+    x ^= x >> 33
+    x = (x * 0xC4CEB9FE1A85EC53) & m64
+    return x ^ (x >> 33)
+
+
+_MIXED_TEXT = st.text(
+    alphabet=st.sampled_from(
+        list("ab_Z9 \n,.-'")
+        + list("中文会议はカ한국")
+        + ["\u00e9", "\u0301", "\U00020000", "\u2160"]
+    ),
+    max_size=60,
+)
+
+
+@given(_MIXED_TEXT)
+def test_vectorized_token_hashes_match_a_token_by_token_reference(text: str) -> None:
+    tokens = re.findall(
+        r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]"
+        r"|[^\W_\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+",
+        text,
+    )
+    assert token_hashes(text).tolist() == [_reference_token_hash(t) for t in tokens]
 
 
 @pytest.mark.parametrize("text", [BODY, ZH_BODY])
@@ -273,6 +314,27 @@ def test_v1_store_is_migrated_with_new_hashes_and_signatures(tmp_path: Path) -> 
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert db.execute("SELECT content_hash FROM articles").fetchone()[0].startswith("v2:")
+    db.close()
+
+
+def test_v5_signatures_are_recomputed_so_old_articles_still_catch_copies(tmp_path: Path) -> None:
+    path = tmp_path / "v5.sqlite3"
+    with Store(path) as store:
+        store.save("beijingfao", article(url=CONFERENCE), T0)
+    db = sqlite3.connect(path)  # as a v5 store left it: signatures of another tokenizer
+    db.execute("UPDATE articles SET signature = ?", (pack_signature(tuple(range(64))),))
+    db.execute("DELETE FROM article_bands")
+    db.execute("PRAGMA user_version = 5")
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        copy = article(url=EXPRESS, body=BODY.replace("autumn", "spring"))
+        assert store.save("beijingfao", copy, T0) is Outcome.DUPLICATE
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT signature FROM articles").fetchone()[0] == pack_signature(
+        signature(BODY)
+    )
+    assert db.execute("SELECT count(*) FROM article_bands").fetchone()[0] == 16
     db.close()
 
 

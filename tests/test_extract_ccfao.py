@@ -117,3 +117,16 @@ def test_no_date_evidence_gives_none() -> None:
     )
     assert art.published is None
     assert any(w.startswith("published") for w in art.warnings)
+
+
+def test_a_long_block_that_starts_like_a_dropped_line_is_kept() -> None:
+    """An editor's container that opens with its own "Updated :" line is still the article:
+    drop_lines take out short furniture blocks, never the whole text."""
+    story = "".join(f"<p>Paragraph {n} of the exchange programme report.</p>" for n in range(40))
+    page = NEW.format(pubdate="2021-03-04 10:00", source="CCFAO").replace(
+        '<div class="TRS_Editor">',
+        f'<div class="TRS_Editor"><div class="box">Updated : 2021-03-04 {story}</div>',
+    )
+    art = extract_article(page.encode(), NEW_URL, get_profile("ccfao"))
+    assert "Paragraph 39 of the exchange programme report." in art.body
+    assert "Officials of the two cities held a video call on Thursday." in art.body

@@ -65,6 +65,12 @@ def _compiled(patterns: list[str]) -> list[re.Pattern[str]]:
     return out
 
 
+# ``drop_lines`` remove page furniture (an "Updated :" line, a font-size widget): a block of
+# more text than this is content, never dropped whole even if it starts like furniture; and
+# the long blocks (the whole article's container) need no cleaning to be skipped.
+MAX_DROP_LINE = 1000
+
+
 def _prune(el: etree._Element, remove: list[str], drop_lines: list[str]) -> None:
     """Remove invisible tags, profile-removed selectors and blocks matching drop_lines."""
     for child in list(el.iter()):
@@ -80,7 +86,10 @@ def _prune(el: etree._Element, remove: list[str], drop_lines: list[str]) -> None
         for child in list(el.iter("p", "div", "span", "h1", "h2", "h3", "h4", "li", "td")):
             if child is el or child.getparent() is None:
                 continue
-            text = clean_space(child.text_content())
+            raw = child.text_content()
+            if len(raw) > MAX_DROP_LINE:  # content, whatever its first words
+                continue
+            text = clean_space(raw)
             if text and any(p.search(text) for p in patterns):
                 _drop_keep_tail(child)
 
