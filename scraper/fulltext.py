@@ -23,36 +23,61 @@ from __future__ import annotations
 import re
 import sqlite3
 
+import numpy as np
+
 INDEX_TABLE = "article_text"
 TOKENIZER = "unicode61"
 MAX_QUERY_CHARS = 500
 
 # Han (with extensions and compatibility ideographs), kana, Hangul, CJK punctuation.
-_CJK_RUN = re.compile(
-    "[\u3000-\u303f\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
-    "\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002fa1f]+"
-)
+CJK_RANGES = (
+    (0x3000, 0x303F), (0x3040, 0x30FF), (0x31F0, 0x31FF), (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF), (0x20000, 0x2FA1F),
+)  # fmt: skip
 _TOKEN = re.compile(r'\s*(?:(?P<phrase>"[^"]*"?)|(?P<paren>[()])|(?P<word>[^\s()"]+))')
 _OPERATORS = {"OR", "AND", "NOT"}
 _COLUMNS = ("title", "body")
 _WORDLIKE = re.compile(r"\w")
+_CHUNK = 1 << 20  # characters spaced at a time: memory stays a few times this, whatever the text
+_SPACE = ord(" ")
+_TABLE_END = 0x30000  # code point → is CJK, for all below; none above is
+_IS_CJK = np.zeros(_TABLE_END, dtype=bool)
+for _low, _high in CJK_RANGES:
+    _IS_CJK[_low : _high + 1] = True
 
 
 class QueryError(ValueError):
     """A full-text query that cannot be run; the message says why, in one line."""
 
 
-def index_text(text: str) -> str:
+def index_text(text: str, chunk: int = _CHUNK) -> str:
     """``text`` as it is indexed: every CJK character separated, so each is one token.
 
-    One match per run of CJK characters, spaced out by ``str.join``: a match and a template
-    expansion per character cost ten times more on a Chinese page.
+    Each run of CJK characters becomes " " + the characters joined by " " + " ". Done with
+    numpy over the code points, a chunk at a time: twice as fast as a regex
+    substitution on a long page, whose scan over a class with astral ranges is slow.
     """
-    return _CJK_RUN.sub(_spaced, text)
+    parts, after_cjk = [], False
+    for start in range(0, len(text), chunk):
+        part, after_cjk = _spaced(text[start : start + chunk], after_cjk)
+        parts.append(part)
+    return "".join(parts)
 
 
-def _spaced(run: re.Match[str]) -> str:
-    return f" {' '.join(run[0])} "
+def _spaced(text: str, after_cjk: bool) -> tuple[str, bool]:
+    """``text`` spaced out, and whether it ends in a CJK character. ``after_cjk``: the
+    text before it did, so a run that goes on here does not open with a space again."""
+    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    cjk = np.take(_IS_CJK, np.minimum(points, _TABLE_END - 1))
+    if not cjk.any():
+        return text, False
+    opens = cjk.copy()  # the first character of a run gets a space before it
+    opens[1:] &= ~cjk[:-1]
+    opens[0] &= not after_cjk
+    ends = np.cumsum(1 + cjk.astype(np.int64) + opens)  # each character: [" "] c [" "]
+    spaced = np.full(int(ends[-1]), _SPACE, dtype="<u4")
+    spaced[ends - 1 - cjk] = points
+    return spaced.tobytes().decode("utf-32-le", "surrogatepass"), bool(cjk[-1])
 
 
 def _term(text: str, query: str) -> str:

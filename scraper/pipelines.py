@@ -55,12 +55,12 @@ class ExtractPipeline(_StatsPipeline):
             cls._pool = ExtractionPool(auto_workers() if workers is None else int(workers))
         cls._users += 1
 
-    def close_spider(self) -> None:
+    async def close_spider(self) -> None:
         cls = type(self)
         cls._users -= 1
         if cls._users == 0 and cls._pool is not None:
-            cls._pool.close()
-            cls._pool = None
+            pool, cls._pool = cls._pool, None
+            await pool.close()
 
     async def process_item(self, item: object) -> object:
         if not isinstance(item, FetchedPage):

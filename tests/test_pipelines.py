@@ -7,12 +7,16 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scrapy.exceptions import DropItem
 
 from scraper.extract.article import Article
+from scraper.extract.text import clean_space
 from scraper.items import ArticleItem
-from scraper.normalize import clean_body, normalize
+from scraper.normalize import clean_body, clean_line, normalize
 from scraper.pipelines import ValidatePipeline
+from scraper.xmlchars import strip_xml_forbidden
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 URL = "http://en.changchun.gov.cn/xw/ccxw1/202008/t20200803_2383368.html"
@@ -47,6 +51,15 @@ def test_whitespace_and_control_characters() -> None:
     assert out.body == "First paragraph.\nSecond paragraph."
     assert out.authors == ["Li Ming"]
     assert out.lang == "en"  # the source's language when the page does not say
+
+
+@given(
+    st.text(
+        alphabet=st.sampled_from([*"ab 中", "\xa0", "\u3000", "\t", "\u200b", "\x00", "\ufffe"])
+    )
+)
+def test_clean_line_skips_only_work_that_would_change_nothing(text: str) -> None:
+    assert clean_line(text) == clean_space(strip_xml_forbidden(text))
 
 
 def test_clean_body_keeps_paragraph_breaks() -> None:

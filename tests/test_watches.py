@@ -13,12 +13,14 @@ from zoneinfo import ZoneInfo
 
 import feedparser
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from lxml import html as lxml_html
 
 from feeds.server import FeedServer
 from feeds.watches import install_search
 from scraper.extract.article import Article
-from scraper.fulltext import QueryError, check_query
+from scraper.fulltext import QueryError, check_query, index_text
 from scraper.sources import ConfigError, load_config
 from scraper.store import Store
 from tests.conftest import SITES, run_govfeed, v1_store
@@ -53,6 +55,27 @@ def store(tmp_path: Path) -> Store:
 
 def titles(found: list) -> list[str]:
     return [a.title for a in found]
+
+
+# The definition, one run at a time: a run of CJK characters (Han with extensions and
+# compatibility ideographs, kana, Hangul, CJK punctuation) becomes " " + its characters
+# joined by " " + " ".
+_CJK_RUN = re.compile(
+    "[\u3000-\u303f\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002fa1f]+"
+)
+
+
+@given(
+    st.text(
+        alphabet=st.sampled_from([*"ab 9\n,", *"德国。」ア한", "\U00020001", "\ud800", "\x00"])
+    ),
+    st.integers(min_value=1, max_value=8),
+)
+def test_index_text_spaces_each_cjk_run_however_the_text_is_chunked(text: str, chunk: int) -> None:
+    expected = _CJK_RUN.sub(lambda run: f" {' '.join(run[0])} ", text)
+    assert index_text(text, chunk) == expected
+    assert index_text(text) == expected
 
 
 @pytest.mark.parametrize(
