@@ -77,8 +77,13 @@ def normalize_text(text: str) -> str:
 
 
 def normalize_body(body: str) -> str:
-    """The body as fingerprints see it: normalized lines, boilerplate lines removed."""
-    lines = (normalize_text(line) for line in body.splitlines())
+    """The body as fingerprints see it: normalized lines, boilerplate lines removed.
+
+    ``normalize_text`` line by line, with NFKC and case folding done once for the whole body:
+    neither maps across a line break nor makes one.
+    """
+    folded = unicodedata.normalize("NFKC", body).casefold()
+    lines = (" ".join(line.split()) for line in folded.splitlines())
     return "\n".join(line for line in lines if line and not is_boilerplate(line))
 
 

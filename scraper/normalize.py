@@ -15,17 +15,8 @@ from scraper.xmlchars import strip_xml_forbidden
 
 
 def clean_line(text: str) -> str:
-    """One line, whitespace collapsed and XML-forbidden characters removed.
-
-    Printable text has no XML-forbidden character and no whitespace but " ", so a printable
-    line without a double, leading or trailing space is already clean, as extracted lines
-    nearly always are: returned as is, without splitting and joining it again.
-    """
-    if not text.isprintable():
-        return clean_space(strip_xml_forbidden(text))
-    if "  " in text or text[:1] == " " or text[-1:] == " ":
-        return clean_space(text)
-    return text
+    # printable text has no XML-forbidden character: skip the regex for nearly every line
+    return clean_space(text if text.isprintable() else strip_xml_forbidden(text))
 
 
 def clean_body(text: str) -> str:

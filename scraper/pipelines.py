@@ -102,7 +102,7 @@ class StorePipeline(_StatsPipeline):
     def __init__(self, crawler: Crawler, store_path: str) -> None:
         super().__init__(crawler)
         self.store_path = store_path
-        self.batch_size = crawler.settings.getint("GOVFEED_STORE_BATCH", 16)
+        self.batch_size = crawler.settings.getint("GOVFEED_STORE_BATCH", 8)
         self.store: Store | None = None
         self.started_at: datetime | None = None
         self.pending: list[ArticleItem] = []

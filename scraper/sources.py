@@ -182,7 +182,7 @@ class Settings(BaseModel):
     extract_workers: int | None = Field(default=None, ge=0, le=32)
     # articles saved per store transaction: fewer commits; a kill loses at most one batch,
     # whose pages are fetched again by the next run
-    store_batch: int = Field(default=16, ge=1, le=1000)
+    store_batch: int = Field(default=8, ge=1, le=1000)
     # after k failed runs in a row a source's next run waits base * 2**(k-1) more, at most max
     backoff_base: Duration = timedelta(minutes=30)
     backoff_max: Duration = timedelta(hours=24)

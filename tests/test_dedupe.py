@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 import sqlite3
+import unicodedata
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -129,6 +130,21 @@ _MIXED_TEXT = st.text(
     ),
     max_size=60,
 )
+
+
+@given(
+    st.text(
+        alphabet=st.sampled_from(
+            [*"aZ ß\n\r:", "\u0301", "\u00a0", "\ufb00", "\u2028", "\x85", "Σ", "Ⅻ", "ｶ", "\u3099"]
+        )
+    )
+)
+def test_body_normalized_at_once_equals_line_by_line(text: str) -> None:
+    lines = (
+        " ".join(unicodedata.normalize("NFKC", line).split()).casefold()
+        for line in text.splitlines()
+    )
+    assert normalize_body(text) == "\n".join(line for line in lines if line)
 
 
 @given(_MIXED_TEXT)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -14,9 +15,8 @@ from scrapy.exceptions import DropItem
 from scraper.extract.article import Article
 from scraper.extract.text import clean_space
 from scraper.items import ArticleItem
-from scraper.normalize import clean_body, clean_line, normalize
+from scraper.normalize import clean_body, normalize
 from scraper.pipelines import ValidatePipeline
-from scraper.xmlchars import strip_xml_forbidden
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 URL = "http://en.changchun.gov.cn/xw/ccxw1/202008/t20200803_2383368.html"
@@ -53,13 +53,11 @@ def test_whitespace_and_control_characters() -> None:
     assert out.lang == "en"  # the source's language when the page does not say
 
 
-@given(
-    st.text(
-        alphabet=st.sampled_from([*"ab 中", "\xa0", "\u3000", "\t", "\u200b", "\x00", "\ufffe"])
-    )
-)
-def test_clean_line_skips_only_work_that_would_change_nothing(text: str) -> None:
-    assert clean_line(text) == clean_space(strip_xml_forbidden(text))
+@given(st.text(alphabet=st.sampled_from([*"ab 中\n", "\xa0", "\u3000", "\t", "\u200b", "\x00"])))
+def test_clean_space_collapses_every_kind_of_space_and_keeps_line_breaks(text: str) -> None:
+    lines = text.translate({0x200B: " ", 0xFEFF: " "}).split("\n")
+    expected = "\n".join(re.sub(r"\s+", " ", line).strip() for line in lines).strip()
+    assert clean_space(text) == expected
 
 
 def test_clean_body_keeps_paragraph_breaks() -> None:

@@ -51,7 +51,13 @@ _ZERO_WIDTH = {0x200B: " ", 0xFEFF: " "}
 
 def clean_space(text: str) -> str:
     """Collapse runs of spaces (incl. NBSP, ideographic and zero-width space) and trim; line
-    breaks stay. ``str.split`` does the work: several times faster than a regex on long text."""
+    breaks stay. ``str.split`` does the work: several times faster than a regex on long text.
+
+    Printable text holds no whitespace but " " (nor a zero-width space), so printable text
+    without a double, leading or trailing space is clean already, as most lines are.
+    """
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text
     if "\u200b" in text or "\ufeff" in text:
         text = text.translate(_ZERO_WIDTH)
     if "\n" not in text:
@@ -152,7 +158,8 @@ def parse_html(text: str) -> lxml_html.HtmlElement | None:
     # lxml refuses str input with an XML encoding declaration, and NULs truncate the parse.
     text = text.replace("\x00", "")
     text = re.sub(r"^\s*<\?xml[^>]*>", "", text, count=1)
-    parser = lxml_html.HTMLParser(remove_comments=True, remove_pis=True)
+    parser = etree.HTMLParser(remove_comments=True, remove_pis=True)
+    parser.set_element_class_lookup(_HTML_CLASSES)
     try:
         tree = lxml_html.document_fromstring(text, parser=parser)
     except (etree.ParserError, ValueError):
@@ -164,6 +171,16 @@ def parse_html(text: str) -> lxml_html.HtmlElement | None:
         if len(el) or el.text:
             _hoist(el)
     return tree
+
+
+# lxml.html's own parser picks each element's class in Python (a call per element touched);
+# this lookup runs in C and gives every element lxml.html's methods (text_content, drop_tree).
+_HTML_CLASSES = etree.ElementDefaultClassLookup(
+    element=lxml_html.HtmlElement,
+    comment=lxml_html.HtmlComment,
+    pi=lxml_html.HtmlProcessingInstruction,
+    entity=lxml_html.HtmlEntity,
+)
 
 
 # HTML5 void elements libxml2 (an HTML 4 parser) does not know: it nests all that follows one
