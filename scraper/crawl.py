@@ -6,6 +6,7 @@ starts a fresh ``govfeed crawl`` subprocess for every scheduled run (see README)
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -102,6 +103,10 @@ def run_crawl(
             crawler = process.create_crawler(SiteSpider)
             process.crawl(crawler, source=source, **({"now": now} if now else {}))
             crawlers.append((source, crawler))
+        # What exists now (modules, settings, profiles) lives as long as the crawl: frozen,
+        # full garbage collections stop re-scanning it.
+        gc.collect()
+        gc.freeze()
         process.start()
     return [
         CrawlSummary.from_stats(source.name, crawler.stats.get_stats() if crawler.stats else {})

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import gc
 import itertools
 import logging
 import os
@@ -236,6 +237,7 @@ def serve(source: BinaryIO, sink: BinaryIO) -> None:
 
 if __name__ == "__main__":
     os.nice(WORKER_NICENESS)
+    gc.freeze()  # modules and tables live as long as the worker: no full collection rescans them
     channel = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # a stray print goes to stderr, never into the results
     serve(sys.stdin.buffer, channel)

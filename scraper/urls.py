@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url, url_query_cleaner
@@ -34,6 +35,7 @@ _INDEX_PAGE = re.compile(r"/(?:index|default)\.(?:html?|shtml|php|jsp|aspx?)$", 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+@lru_cache(maxsize=4096)  # a page's URL is canonicalized several times on its way to the store
 def canonical_url(url: str) -> str:
     """The one spelling of ``url`` that govfeed stores and links to.
 
@@ -61,6 +63,7 @@ def _canonical(url: str) -> str:
     return urlunsplit((scheme, netloc, path, parts.query, ""))
 
 
+@lru_cache(maxsize=4096)
 def url_key(url: str) -> str:
     """Identity of a page for dedupe: canonical URL minus scheme and trailing slash."""
     canonical = canonical_url(url)
