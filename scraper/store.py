@@ -195,7 +195,7 @@ def _v2(db: sqlite3.Connection) -> None:
                 row["id"],
             ),
         )
-        _index_bands(db, row["id"], sig)
+        _index_bands(db, row["id"], lsh_keys(sig))
 
 
 _V3_HEALTH = """
@@ -239,7 +239,7 @@ def _v6(db: sqlite3.Connection) -> None:
         db.execute(
             "UPDATE articles SET signature = ? WHERE id = ?", (pack_signature(sig), row["id"])
         )
-        _index_bands(db, row["id"], sig)
+        _index_bands(db, row["id"], lsh_keys(sig))
 
 
 Migration = str | Callable[[sqlite3.Connection], None]
@@ -298,12 +298,16 @@ def _blank(sig: tuple[int, ...]) -> bool:
     return len(set(sig)) == 1  # no shingles at all (a body of boilerplate only)
 
 
-def _index_bands(db: sqlite3.Connection, article_id: int, sig: tuple[int, ...]) -> None:
-    if not _blank(sig):
-        db.executemany(
-            "INSERT OR IGNORE INTO article_bands (band_key, article_id) VALUES (?, ?)",
-            [(key, article_id) for key in band_keys(sig)],
-        )
+def lsh_keys(sig: tuple[int, ...]) -> tuple[int, ...]:
+    """The signature's band keys; none for a blank one (no shingles: nothing to match)."""
+    return () if _blank(sig) else tuple(band_keys(sig))
+
+
+def _index_bands(db: sqlite3.Connection, article_id: int, keys: Sequence[int]) -> None:
+    db.executemany(
+        "INSERT OR IGNORE INTO article_bands (band_key, article_id) VALUES (?, ?)",
+        [(key, article_id) for key in keys],
+    )
 
 
 def make_guid(source: str, url: str) -> str:
@@ -318,15 +322,15 @@ class Derived(NamedTuple):
 
     content_hash: str
     signature: tuple[int, ...]
+    bands: tuple[int, ...]  # its LSH band keys
     index_title: str  # title and body as the full-text index takes them
     index_body: str
 
 
 def derive(article: Article) -> Derived:
     digest, sig = fingerprints(article.title or "", article.body)
-    return Derived(
-        digest, sig, fulltext.index_text(article.title or ""), fulltext.index_text(article.body)
-    )
+    title, body = fulltext.index_text(article.title or ""), fulltext.index_text(article.body)
+    return Derived(digest, sig, lsh_keys(sig), title, body)
 
 
 class Store:
@@ -484,7 +488,6 @@ class Store:
         urls = identity_urls(article.url, article.canonical_url, aliases)
         keys = [url_key(u) for u in urls]
         derived = derived or derive(article)
-        digest, sig = derived.content_hash, derived.signature
         seen = _iso(fetched_at)
         marks = ",".join("?" * len(keys))
         with self._transaction() as db:
@@ -493,7 +496,7 @@ class Store:
                 article_id = row["id"]
                 outcome = self._update(db, row, article, derived, fetched_at)
             else:
-                copy_of = self._copy_of(db, source, article.title, digest, sig)
+                copy_of = self._copy_of(db, source, article.title, derived)
                 if copy_of is not None:
                     article_id, outcome = copy_of, Outcome.DUPLICATE
                     db.execute("UPDATE articles SET last_seen = ? WHERE id = ?", (seen, article_id))
@@ -535,9 +538,8 @@ class Store:
         The read-only half of ``save``: the dedupe check on its own, for the benchmark.
         """
         keys = [url_key(u) for u in identity_urls(article.url, article.canonical_url)]
-        digest, sig = fingerprints(article.title or "", article.body)
         row = self._known(self._db, keys)
-        return row["id"] if row else self._copy_of(self._db, source, article.title, digest, sig)
+        return row["id"] if row else self._copy_of(self._db, source, article.title, derive(article))
 
     @staticmethod
     def _known(db: sqlite3.Connection, keys: list[str]) -> sqlite3.Row | None:
@@ -554,19 +556,19 @@ class Store:
         db: sqlite3.Connection,
         source: str,
         title: str | None,
-        digest: str,
-        sig: tuple[int, ...],
+        derived: Derived,
     ) -> int | None:
         """An article stored under other URLs with the same text (exact, then near)."""
         match = db.execute(
-            "SELECT id FROM articles WHERE content_hash = ? ORDER BY id LIMIT 1", (digest,)
+            "SELECT id FROM articles WHERE content_hash = ? ORDER BY id LIMIT 1",
+            (derived.content_hash,),
         ).fetchone()
         if match is not None:
             return int(match["id"])
-        return self._near_duplicate(db, source, title or "", sig)
+        return self._near_duplicate(db, source, title or "", derived)
 
     def _near_duplicate(
-        self, db: sqlite3.Connection, source: str, title: str, sig: tuple[int, ...]
+        self, db: sqlite3.Connection, source: str, title: str, derived: Derived
     ) -> int | None:
         """The stored article of ``source`` this text is a near copy of, if any.
 
@@ -574,7 +576,7 @@ class Store:
         is the same article; fairly similar text is only with the same title, so two reports
         on one template and day stay apart.
         """
-        keys = band_keys(sig) if not _blank(sig) else []
+        keys, sig = derived.bands, derived.signature
         if not keys:
             return None
         marks = ",".join("?" * len(keys))
@@ -637,7 +639,7 @@ class Store:
             ),
         )
         assert cursor.lastrowid is not None
-        _index_bands(db, cursor.lastrowid, sig)
+        _index_bands(db, cursor.lastrowid, derived.bands)
         fulltext.index_article(db, cursor.lastrowid, derived.index_title, derived.index_body)
         return cursor.lastrowid, Outcome.NEW
 
@@ -683,7 +685,7 @@ class Store:
             ),
         )
         db.execute("DELETE FROM article_bands WHERE article_id = ?", (article_id,))
-        _index_bands(db, article_id, sig)
+        _index_bands(db, article_id, derived.bands)
         fulltext.index_article(db, article_id, derived.index_title, derived.index_body)
         return Outcome.UPDATED
 
