@@ -42,11 +42,11 @@ def crawl_command(data: Path, latency: str, config: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def small_batches(folder: Path) -> Path:
-    """The project's config with two articles saved per store transaction."""
+def with_settings(folder: Path, settings: str) -> Path:
+    """The project's config with ``settings`` (TOML lines) added to its ``[settings]``."""
     config = folder / "sources.toml"
     text = (ROOT / "sources.toml").read_text(encoding="utf-8")
-    config.write_text(text.replace("[settings]\n", "[settings]\nstore_batch = 2\n", 1))
+    config.write_text(text.replace("[settings]\n", f"[settings]\n{settings}\n", 1))
     return config
 
 
@@ -133,7 +133,7 @@ def test_sigkill_at_many_points_then_a_rerun_equals_an_uninterrupted_crawl(
     tmp_path: Path, uninterrupted: dict[str, Any]
 ) -> None:
     total = len(uninterrupted["articles"])
-    config = small_batches(tmp_path)
+    config = with_settings(tmp_path, "store_batch = 2")
     landed: list[int] = []
     for threshold in KILL_AT:
         data = tmp_path / f"killed-at-{threshold}"
@@ -174,3 +174,42 @@ def test_two_kills_in_a_row_then_a_rerun_still_equal_an_uninterrupted_crawl(
     )
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert snapshot(data / "govfeed.sqlite3") == uninterrupted
+
+
+def _children(pid: int) -> list[int]:
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(c) for c in (task / "children").read_text().split()]
+    return children
+
+
+def _running(pid: int) -> bool:
+    try:  # a zombie has exited; only a container's init may be slow to reap it
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_killed_crawl_leaves_no_extraction_worker_behind(tmp_path: Path) -> None:
+    """SIGKILL gives the crawl no time to stop its workers: each sees its input close and
+    exits on its own."""
+    config = with_settings(tmp_path, "extract_workers = 2")
+    store = tmp_path / "data" / "govfeed.sqlite3"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    crawl = subprocess.Popen(
+        crawl_command(tmp_path / "data", LATENCY, config), cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not stored_count(store) and time.monotonic() < deadline:  # workers at work
+            time.sleep(0.01)
+        workers = _children(crawl.pid)
+        assert len(workers) == 2, workers
+        crawl.send_signal(signal.SIGKILL)
+    finally:
+        crawl.wait(timeout=30)
+    deadline = time.monotonic() + 15
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in workers if _running(pid)]
