@@ -539,7 +539,11 @@ class Store:
         """
         keys = [url_key(u) for u in identity_urls(article.url, article.canonical_url)]
         row = self._known(self._db, keys)
-        return row["id"] if row else self._copy_of(self._db, source, article.title, derive(article))
+        if row is not None:
+            return int(row["id"])
+        digest, sig = fingerprints(article.title or "", article.body)
+        prints = Derived(digest, sig, lsh_keys(sig), "", "")  # the check reads no index text
+        return self._copy_of(self._db, source, article.title, prints)
 
     @staticmethod
     def _known(db: sqlite3.Connection, keys: list[str]) -> sqlite3.Row | None:
