@@ -3,7 +3,8 @@
 On SIGTERM the parent stops scheduling, then ``stop`` sends each running crawl one SIGTERM:
 Scrapy then finishes the requests in flight, stores their items, records the run and exits.
 A crawl still running after the grace period is killed; the store stays consistent even then
-(one transaction per article), it only loses that run's record.
+(articles are committed in small batches, each whole or not at all), it only loses that run's
+record and the batch in hand, which the next run fetches again.
 
 Each child runs in its own session, so a Ctrl-C in a terminal (sent to the whole foreground
 process group) reaches only the parent, which forwards exactly one signal: a second signal
