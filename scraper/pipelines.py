@@ -21,6 +21,7 @@ from twisted.internet import task
 from scraper.extract_pool import ExtractionPool, auto_workers
 from scraper.failures import classify_run
 from scraper.items import ArticleItem, FetchedPage, PageFailure
+from scraper.sources import Settings
 from scraper.store import Outcome, Store, StoreError
 
 logger = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ class StorePipeline(_StatsPipeline):
     def __init__(self, crawler: Crawler, store_path: str) -> None:
         super().__init__(crawler)
         self.store_path = store_path
-        self.batch_size = crawler.settings.getint("GOVFEED_STORE_BATCH", 8)
+        self.batch_size = crawler.settings.getint("GOVFEED_STORE_BATCH", Settings().store_batch)
         self.store: Store | None = None
         self.started_at: datetime | None = None
         self.pending: list[ArticleItem] = []

@@ -20,6 +20,22 @@ SITES = FIXTURES / "sites"
 CORPUS = ROOT.parent / "shared" / "corpus"
 
 
+def source_toml(name: str, title: str, host: str, start_path: str, **fields: str) -> str:
+    """One ``[[source]]`` for a test site on ``host`` (a fault server's): TRS article names
+    (``t20250101_1.html``), no pagination, and ``fields`` as TOML values, quoted by the caller."""
+    extra = "".join(f"{key} = {value}\n" for key, value in fields.items())
+    return f"""
+[[source]]
+name = "{name}"
+title = "{title}"
+homepage = "http://{host}/"
+start_urls = ["http://{host}{start_path}"]
+allowed_domains = ["{host}"]
+article_patterns = ['/t\\d{{8}}_\\d+\\.html$']
+pagination = "none"
+{extra}"""
+
+
 def run_govfeed(
     *args: str, data: Path, config: Path | None = None, timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from scraper.store import Store
-from tests.conftest import run_govfeed
+from tests.conftest import run_govfeed, source_toml
 from tests.faultserver import Fault, FaultServer
 
 HOST = "faults.example.gov.cn"
@@ -64,19 +64,8 @@ def listing(numbers: list[int]) -> bytes:
 def config(tmp_path: Path) -> Path:
     path = tmp_path / "sources.toml"
     path.write_text(
-        f"""[settings]
-download_timeout = {TIMEOUT}
-
-[[source]]
-name = "faults"
-title = "Faults FAO"
-homepage = "http://{HOST}/"
-start_urls = ["http://{HOST}{LIST}"]
-allowed_domains = ["{HOST}"]
-article_patterns = ['/t\\d{{8}}_\\d+\\.html$']
-pagination = "none"
-profile = "ccfao"
-""",
+        f"[settings]\ndownload_timeout = {TIMEOUT}\n"
+        + source_toml("faults", "Faults FAO", HOST, LIST, profile='"ccfao"'),
         encoding="utf-8",
     )
     return path

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_govfeed
+from tests.conftest import run_govfeed, source_toml
 from tests.faultserver import Fault, FaultServer
 
 NOW = "2026-11-20T10:00:00+08:00"
@@ -101,21 +101,17 @@ ROUTES: dict[str, Fault] = {
 
 
 def config(tmp: Path) -> Path:
-    sources = ""
-    for name in ("loops", "charset", "gone"):
-        host = f"{name}.example.gov.cn"
-        sources += f"""
-[[source]]
-name = "{name}"
-title = "{name}"
-homepage = "http://{host}/"
-start_urls = ["http://{host}/{name}/index.html"]
-allowed_domains = ["{host}"]
-article_patterns = ['/t\\d{{8}}_\\d+\\.html$']
-pagination = "none"
-profile = "ccfao"
-language = "zh"
-"""
+    sources = "".join(
+        source_toml(
+            name,
+            name,
+            f"{name}.example.gov.cn",
+            f"/{name}/index.html",
+            profile='"ccfao"',
+            language='"zh"',
+        )
+        for name in ("loops", "charset", "gone")
+    )
     path = tmp / "sources.toml"
     path.write_text("[settings]\ndownload_timeout = 5\n" + sources, encoding="utf-8")
     return path

@@ -20,7 +20,7 @@ import lxml.html
 import pytest
 
 from scraper.safexml import parse_xml
-from tests.conftest import run_govfeed
+from tests.conftest import run_govfeed, source_toml
 from tests.faultserver import Fault, FaultServer
 
 HOST = "feedc.example.gov.cn"
@@ -91,17 +91,7 @@ def feeds(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("content")
     config = tmp / "sources.toml"
     config.write_text(
-        f"""[[source]]
-name = "feedc"
-title = "Feed content"
-homepage = "http://{HOST}/"
-start_urls = ["http://{HOST}{LIST}"]
-allowed_domains = ["{HOST}"]
-article_patterns = ['/t\\d{{8}}_\\d+\\.html$']
-pagination = "none"
-profile = "ccfao"
-""",
-        encoding="utf-8",
+        source_toml("feedc", "Feed content", HOST, LIST, profile='"ccfao"'), encoding="utf-8"
     )
     with FaultServer(ROUTES) as server:
         result = run_govfeed(

@@ -22,7 +22,7 @@ import feedparser
 import lxml.html
 
 from scraper.sources import load_config
-from tests.conftest import ROOT, SITES, govfeed_run
+from tests.conftest import ROOT, SITES, govfeed_run, source_toml
 from tests.faultserver import Fault, FaultServer
 
 T = TypeVar("T")
@@ -71,17 +71,14 @@ backoff_max = "2s"
 
 [health]
 failing_after = 2
-
-[[source]]
-name = "broken"
-title = "Broken FAO"
-homepage = "http://broken.example.gov.cn/"
-start_urls = ["http://broken.example.gov.cn/news/index.html"]
-allowed_domains = ["broken.example.gov.cn"]
-article_patterns = ['/t\\d{8}_\\d+\\.html$']
-pagination = "none"
-schedule = { every = "2s" }
-""",
+"""
+        + source_toml(
+            "broken",
+            "Broken FAO",
+            "broken.example.gov.cn",
+            "/news/index.html",
+            schedule='{ every = "2s" }',
+        ),
         encoding="utf-8",
     )
     return path
